@@ -1,0 +1,22 @@
+"""Model-agnostic sparse-training core: masks, distributions, schedules, drop and grow rules."""
+from gnn_sparse.sparsity.distributions import erk, resolve_distribution, uniform
+from gnn_sparse.sparsity.optim_state import mask_optimizer_state
+from gnn_sparse.sparsity.rules import (
+    ExplorationGrowth,
+    GradientGrowth,
+    GrowthRule,
+    LayerState,
+    MagnitudeDrop,
+    RandomGrowth,
+)
+from gnn_sparse.sparsity.schedules import UpdateSchedule
+from gnn_sparse.sparsity.selection import select_parameters
+from gnn_sparse.sparsity.sparsifier import DSTEE, SET, DynamicSparsifier, RigL, StaticSparse
+from gnn_sparse.sparsity.update import drop_and_grow
+
+__all__ = [
+    "DSTEE", "RigL", "SET", "StaticSparse", "DynamicSparsifier",
+    "ExplorationGrowth", "GradientGrowth", "RandomGrowth", "GrowthRule", "MagnitudeDrop", "LayerState",
+    "UpdateSchedule", "uniform", "erk", "resolve_distribution", "select_parameters",
+    "drop_and_grow", "mask_optimizer_state",
+]

@@ -1,0 +1,112 @@
+"""Drop and grow rules: the only pieces in which SET, RigL and DST-EE differ.
+
+A rule maps the state of one layer to a score per weight; :func:`~.update.drop_and_grow`
+then drops the lowest-scoring active weights and grows the highest-scoring inactive ones.
+Rules are small objects so that a user can pass their own.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class LayerState:
+    """What a rule may look at for one layer at iteration ``t`` (all on the weight's device)."""
+
+    weight: torch.Tensor
+    grad: torch.Tensor | None
+    mask: torch.Tensor
+    count: torch.Tensor
+    t: int
+    generator: torch.Generator
+
+
+class MagnitudeDrop:
+    """Drop the active weights closest to zero: score :math:`|w|` (lowest are dropped)."""
+
+    def scores(self, layer: LayerState) -> torch.Tensor:
+        return layer.weight.detach().abs()
+
+    def __repr__(self) -> str:
+        return "MagnitudeDrop()"
+
+
+class GrowthRule:
+    """Base class: ``scores(layer)`` gives a score per weight; the highest inactive grow."""
+
+    needs_grad = True
+
+    def scores(self, layer: LayerState) -> torch.Tensor:
+        raise NotImplementedError
+
+    def state(self, t: int) -> dict:
+        """Values worth logging and checkpointing at iteration ``t``."""
+        return {}
+
+
+class RandomGrowth(GrowthRule):
+    """SET: grow uniformly at random among the inactive weights (seeded)."""
+
+    needs_grad = False
+
+    def scores(self, layer: LayerState) -> torch.Tensor:
+        # Drawn on the CPU generator so that a seed gives the same masks on every device.
+        noise = torch.rand(layer.weight.shape, generator=layer.generator)
+        return noise.to(layer.weight.device)
+
+    def __repr__(self) -> str:
+        return "RandomGrowth()"
+
+
+class GradientGrowth(GrowthRule):
+    """RigL: grow the inactive weights with the largest dense gradient magnitude :math:`|g|`."""
+
+    def scores(self, layer: LayerState) -> torch.Tensor:
+        return layer.grad.detach().abs()
+
+    def __repr__(self) -> str:
+        return "GradientGrowth()"
+
+
+class ExplorationGrowth(GrowthRule):
+    r"""DST-EE's acquisition function (Huang et al., DAC 2023, Eq. 1):
+
+    .. math::
+        S = |g| + c_t \frac{\ln t}{N + \epsilon}, \qquad
+        c_t = c \cdot \gamma^{\lfloor t / t_\gamma \rfloor}
+
+    :math:`|g|` is the dense gradient magnitude (exploitation); :math:`N` counts how many mask
+    updates each weight has been active (exploration: rarely or never tried weights get a
+    bonus that grows slowly with :math:`t`). :math:`\gamma` = ``c_decay`` every
+    :math:`t_\gamma` = ``c_decay_interval`` iterations. With ``c = 0`` this is RigL's rule.
+    The bonus is added to :math:`|g|` as in the paper (the authors' prototype added it to the
+    signed gradient before taking the magnitude).
+    """
+
+    def __init__(self, c: float = 1e-2, eps: float = 1.0, c_decay: float = 1.0, c_decay_interval: int = 1000):
+        if c < 0:
+            raise ValueError(f"c must be >= 0, got {c!r}")
+        if eps <= 0:
+            raise ValueError(f"eps must be > 0, got {eps!r}")
+        if not 0 < c_decay <= 1:
+            raise ValueError(f"c_decay must be in (0, 1], got {c_decay!r}")
+        if c_decay_interval <= 0:
+            raise ValueError(f"c_decay_interval must be positive, got {c_decay_interval!r}")
+        self.c, self.eps, self.c_decay, self.c_decay_interval = c, eps, c_decay, c_decay_interval
+
+    def current_c(self, t: int) -> float:
+        return self.c * self.c_decay ** (t // self.c_decay_interval)
+
+    def scores(self, layer: LayerState) -> torch.Tensor:
+        bonus = self.current_c(layer.t) * math.log(layer.t)
+        return layer.grad.detach().abs() + bonus / (layer.count.to(layer.grad.dtype) + self.eps)
+
+    def state(self, t: int) -> dict:
+        return {"c": self.current_c(t)}
+
+    def __repr__(self) -> str:
+        return (f"ExplorationGrowth(c={self.c}, eps={self.eps}, c_decay={self.c_decay}, "
+                f"c_decay_interval={self.c_decay_interval})")

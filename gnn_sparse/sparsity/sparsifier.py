@@ -1,0 +1,350 @@
+"""The sparsifier: keeps masks on a model's parameters and updates them during training."""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from gnn_sparse.sparsity.distributions import resolve_distribution
+from gnn_sparse.sparsity.optim_state import mask_optimizer_state
+from gnn_sparse.sparsity.rules import (
+    ExplorationGrowth,
+    GradientGrowth,
+    GrowthRule,
+    LayerState,
+    MagnitudeDrop,
+    RandomGrowth,
+)
+from gnn_sparse.sparsity.schedules import UpdateSchedule
+from gnn_sparse.sparsity.selection import Selector, select_parameters
+from gnn_sparse.sparsity.update import drop_and_grow
+
+logger = logging.getLogger("gnn_sparse.sparsity")
+
+
+class DynamicSparsifier:
+    """Dynamic sparse training for any ``torch.nn.Module`` and ``torch.optim.Optimizer``.
+
+    Call :meth:`step` once after every ``optimizer.step()``::
+
+        optimizer.zero_grad(); loss.backward(); optimizer.step(); sparsifier.step()
+
+    What it does:
+
+    * **Initially** each selected parameter gets a random mask with exactly
+      ``round(density * numel)`` active entries (seeded); inactive weights are set to 0.
+    * **Every iteration** inactive weights are exactly 0 after :meth:`step`. Their gradients
+      are zeroed before the optimizer uses them (through the optimizer's public
+      ``register_step_pre_hook``), so inactive weights never move through momentum or
+      weight decay; on update iterations the dense gradient is left in ``.grad`` because
+      the grow rule scores inactive weights with it.
+    * **Every** ``update_interval`` **iterations** while ``t < end_step`` each layer drops
+      the ``k = floor(f(t) * active)`` active weights chosen by the drop rule and grows ``k``
+      weights chosen by the grow rule (:func:`~gnn_sparse.sparsity.update.drop_and_grow`).
+      Grown weights start at exactly 0 and all their optimizer state is zeroed; the state of
+      dropped weights is zeroed too. Then ``N += mask`` and ``ever_active |= mask``.
+
+    With ``torch.amp.GradScaler`` call ``scaler.step(optimizer)`` (which unscales the
+    gradients in place) and then :meth:`step`; an update whose gradients are not finite is
+    skipped and logged. Under gradient accumulation call :meth:`step` once per optimizer step.
+
+    Args:
+        model: the model whose parameters are masked.
+        optimizer: the optimizer that updates them (every masked parameter must be in it).
+        grow: the grow rule, or ``None`` for a static mask.
+        sparsity: global target sparsity in [0, 1).
+        distribution: ``"uniform"``, ``"erk"`` or an explicit ``{name: sparsity}`` dict.
+        params: which parameters to mask (names, glob patterns, modules); default: weights
+            of Linear / Conv1d/2d/3d / ``torch_geometric.nn.Linear`` layers.
+        update_interval: T, iterations between mask updates.
+        end_step: T_end, no updates at ``t >= end_step``.
+        drop_fraction: initial fraction of active weights moved per update.
+        drop_schedule: ``"cosine"`` (default) or ``"constant"`` decay of the drop fraction.
+        drop: the drop rule (default :class:`MagnitudeDrop`).
+        erk_power_scale: exponent of the ERK density formula.
+        seed: seeds the initial masks and any random growth.
+        masks: explicit initial masks ``{name: bool tensor}`` instead of random ones (for
+            example the top-|w| masks of a pruned model); they define the per-layer sparsity
+            and, when ``params`` is not given, which parameters are masked.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        grow: GrowthRule | None,
+        sparsity: float | None = None,
+        distribution: str | Mapping[str, float] = "uniform",
+        params: Sequence[Selector] | None = None,
+        update_interval: int = 100,
+        end_step: int | None = None,
+        drop_fraction: float = 0.5,
+        drop_schedule: str = "cosine",
+        drop: MagnitudeDrop | None = None,
+        erk_power_scale: float = 1.0,
+        seed: int = 0,
+        masks: Mapping[str, torch.Tensor] | None = None,
+    ):
+        name = type(self).__name__
+        if grow is not None:
+            if end_step is None:
+                raise ValueError(f"{name}: end_step is required (no mask updates at t >= end_step)")
+            self.schedule: UpdateSchedule | None = UpdateSchedule(
+                update_interval, end_step, drop_fraction, drop_schedule
+            )
+        else:
+            self.schedule = None
+        self.model = model
+        self.optimizer = optimizer
+        self.grow = grow
+        self.drop = drop if drop is not None else MagnitudeDrop()
+        if masks is not None and params is None:
+            params = list(masks)
+        self.params = select_parameters(model, params, optimizer)
+        shapes = {n: tuple(p.shape) for n, p in self.params.items()}
+        if masks is not None:
+            masks = _check_masks(name, masks, shapes)
+            self.target_sparsity = {n: 1.0 - int(m.sum()) / m.numel() for n, m in masks.items()}
+        else:
+            self.target_sparsity = resolve_distribution(distribution, shapes, sparsity, erk_power_scale)
+        self.t = 0
+        self.history: list[dict[str, Any]] = []
+        self.generator = torch.Generator().manual_seed(seed)
+
+        self.masks: dict[str, torch.Tensor] = {}
+        self._n_active: dict[str, int] = {}
+        for n, p in self.params.items():
+            k = round((1.0 - self.target_sparsity[n]) * p.numel())
+            if k == 0:
+                raise ValueError(
+                    f"{name}: sparsity {self.target_sparsity[n]:.6g} leaves '{n}' "
+                    f"({p.numel()} weights) with no active weight"
+                )
+            if masks is not None:
+                self.masks[n] = masks[n].detach().to(device=p.device, dtype=torch.bool).clone()
+                k = int(self.masks[n].sum())
+            else:
+                mask = torch.zeros(p.numel(), dtype=torch.bool)
+                mask[torch.randperm(p.numel(), generator=self.generator)[:k]] = True
+                self.masks[n] = mask.view(p.shape).to(p.device)
+            self._n_active[n] = k
+        self.counts = {n: m.to(torch.int32) for n, m in self.masks.items()}
+        self.ever_active = {n: m.clone() for n, m in self.masks.items()}
+        self._refresh_float_masks()
+        with torch.no_grad():
+            for n, p in self.params.items():
+                p.mul_(self._float_masks[n])
+                mask_optimizer_state(optimizer, p, self.masks[n])
+        self._hook = optimizer.register_step_pre_hook(self._mask_gradients)
+
+    # ------------------------------------------------------------------ training loop
+    def is_update_step(self, t: int) -> bool:
+        return self.schedule is not None and self.schedule.is_update_step(t)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Advance the iteration count; update the masks on update iterations; re-mask."""
+        self.t += 1
+        if self.is_update_step(self.t):
+            self._update(self.t)
+        weights = list(self.params.values())
+        torch._foreach_mul_(weights, [self._float_masks[n] for n in self.params])
+
+    def _mask_gradients(self, optimizer, args, kwargs) -> None:
+        if self.is_update_step(self.t + 1):
+            return  # the grow rule needs the dense gradient of this iteration
+        pairs = [(p.grad, self._float_masks[n]) for n, p in self.params.items() if p.grad is not None]
+        if pairs:
+            grads, masks = zip(*pairs)
+            torch._foreach_mul_(list(grads), list(masks))
+
+    def _update(self, t: int) -> None:
+        fraction = self.schedule.fraction(t)
+        grads = {n: p.grad for n, p in self.params.items()}
+        if self.grow.needs_grad:
+            missing = [n for n, g in grads.items() if g is None]
+            if missing:
+                raise RuntimeError(
+                    f"{type(self).__name__}.step() at update iteration t={t}: {missing} have no "
+                    "gradient; call loss.backward() and optimizer.step() before sparsifier.step()"
+                )
+            finite = torch.stack([torch.isfinite(g).all() for g in grads.values()]).all()
+            if not bool(finite):
+                record = {"t": t, "skipped": "non-finite gradients"}
+                self.history.append(record)
+                logger.warning("mask update at t=%d skipped: non-finite gradients", t)
+                return
+
+        stats, names = [], []
+        for n, p in self.params.items():
+            mask, count, ever = self.masks[n], self.counts[n], self.ever_active[n]
+            k = math.floor(fraction * self._n_active[n])
+            if k == 0 or self._n_active[n] == p.numel():
+                continue
+            layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator)
+            new = drop_and_grow(mask, self.drop.scores(layer), self.grow.scores(layer), k)
+            keep = mask & new
+            grown = new & ~mask
+            p.mul_(keep)
+            mask_optimizer_state(self.optimizer, p, keep)
+            stats.append(torch.stack([(mask & ~new).sum(), grown.sum(), (grown & ~ever).sum()]))
+            names.append(n)
+            mask.copy_(new)
+            count.add_(new.to(count.dtype))
+            ever.logical_or_(new)
+        self._refresh_float_masks()
+
+        layers = {n: {"dropped": 0, "grown": 0, "grown_never_active": 0} for n in self.params}
+        for n, (dropped, grown, fresh) in zip(names, torch.stack(stats).tolist() if stats else []):
+            layers[n] = {"dropped": dropped, "grown": grown, "grown_never_active": fresh}
+        rates = self.exploration_rate(per_layer=True)
+        for n in layers:
+            layers[n]["exploration_rate"] = rates[n]
+        record = {"t": t, "drop_fraction": fraction, **self.grow.state(t),
+                  "exploration_rate": self.exploration_rate(), "layers": layers}
+        self.history.append(record)
+        logger.info("mask update t=%d drop_fraction=%.4f R=%.4f", t, fraction, record["exploration_rate"])
+
+    def _refresh_float_masks(self) -> None:
+        self._float_masks = {n: m.to(self.params[n].dtype) for n, m in self.masks.items()}
+
+    # ------------------------------------------------------------------ metrics
+    def exploration_rate(self, per_layer: bool = False) -> float | dict[str, float]:
+        """R: fraction of maskable weights that have ever been active (initial mask included)."""
+        explored = {n: int(e.sum()) for n, e in self.ever_active.items()}
+        if per_layer:
+            return {n: explored[n] / self.params[n].numel() for n in explored}
+        return sum(explored.values()) / sum(p.numel() for p in self.params.values())
+
+    def sparsity_report(self) -> dict[str, dict[str, float]]:
+        """Per layer: ``numel``, ``active`` (mask), ``zeros`` (in the weight), ``sparsity``
+        (achieved fraction of zeros in the weight) and ``target``."""
+        report = {}
+        for n, p in self.params.items():
+            zeros = int((p.detach() == 0).sum())
+            report[n] = {
+                "numel": p.numel(),
+                "active": int(self.masks[n].sum()),
+                "zeros": zeros,
+                "sparsity": zeros / p.numel(),
+                "target": self.target_sparsity[n],
+            }
+        return report
+
+    # ------------------------------------------------------------------ checkpointing
+    def state_dict(self) -> dict[str, Any]:
+        """Masks, counts N, ever-active sets, t, current c, schedule and the RNG state."""
+        return {
+            "t": self.t,
+            "masks": {n: m.clone() for n, m in self.masks.items()},
+            "counts": {n: c.clone() for n, c in self.counts.items()},
+            "ever_active": {n: e.clone() for n, e in self.ever_active.items()},
+            "rng_state": self.generator.get_state(),
+            "grow": repr(self.grow),
+            "grow_state": self.grow.state(self.t) if self.grow is not None else {},
+            "schedule": None if self.schedule is None else vars(self.schedule).copy(),
+            "target_sparsity": dict(self.target_sparsity),
+            "history": list(self.history),
+        }
+
+    @torch.no_grad()
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict`; masks are applied to the weights at once."""
+        name = type(self).__name__
+        theirs = state_dict["masks"]
+        if set(theirs) != set(self.masks):
+            raise ValueError(
+                f"{name}.load_state_dict: the state dict is from a different model: it masks "
+                f"{sorted(theirs)}, this sparsifier masks {sorted(self.masks)}"
+            )
+        for n, m in theirs.items():
+            if tuple(m.shape) != tuple(self.masks[n].shape):
+                raise ValueError(
+                    f"{name}.load_state_dict: the state dict is from a different model: '{n}' has "
+                    f"shape {tuple(m.shape)} there and {tuple(self.masks[n].shape)} here"
+                )
+        for n in self.masks:
+            self.masks[n].copy_(theirs[n])
+            self.counts[n].copy_(state_dict["counts"][n])
+            self.ever_active[n].copy_(state_dict["ever_active"][n])
+            self._n_active[n] = int(self.masks[n].sum())
+        self.t = int(state_dict["t"])
+        self.generator.set_state(state_dict["rng_state"])
+        self.target_sparsity = dict(state_dict["target_sparsity"])
+        self.history = list(state_dict["history"])
+        self._refresh_float_masks()
+        for n, p in self.params.items():
+            p.mul_(self._float_masks[n])
+
+    # ------------------------------------------------------------------ export
+    @torch.no_grad()
+    def squash(self) -> nn.Module:
+        """Stop sparse training: bake the zeros into the weights, detach from the optimizer
+        and return the (now plain) model."""
+        for n, p in self.params.items():
+            p.mul_(self._float_masks[n])
+        self._hook.remove()
+        return self.model
+
+    def sparse_weights(self) -> dict[str, torch.Tensor]:
+        """Each masked weight as a ``torch.sparse_csr`` matrix (conv kernels flattened to
+        ``(out_channels, -1)``), for inference with ``torch.sparse.mm``."""
+        return {
+            n: (p.detach() * self._float_masks[n]).reshape(p.shape[0], -1).to_sparse_csr()
+            for n, p in self.params.items()
+        }
+
+    def __repr__(self) -> str:
+        sched = self.schedule
+        return (f"{type(self).__name__}(layers={len(self.params)}, grow={self.grow!r}, "
+                f"schedule={sched!r}, t={self.t})")
+
+
+def _check_masks(owner: str, masks: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple]) -> dict:
+    if set(masks) != set(shapes):
+        raise ValueError(f"{owner}: `masks` names {sorted(masks)} differ from the masked parameters {sorted(shapes)}")
+    for n, m in masks.items():
+        if tuple(m.shape) != shapes[n]:
+            raise ValueError(f"{owner}: mask for '{n}' has shape {tuple(m.shape)}, the parameter {shapes[n]}")
+    return {n: masks[n] for n in shapes}
+
+
+class DSTEE(DynamicSparsifier):
+    r"""Dynamic sparse training with exploration and exploitation (Huang et al., DAC 2023).
+
+    Grows the inactive weights with the highest acquisition score
+    :math:`S = |g| + c \ln t / (N + \epsilon)` (see :class:`ExplorationGrowth`). The original
+    GNN runs decayed ``c`` by ``c_decay=0.9`` every ``c_decay_interval=1000`` iterations.
+    Other arguments as in :class:`DynamicSparsifier`.
+    """
+
+    def __init__(self, model, optimizer, sparsity=None, distribution="uniform", *, c: float = 1e-2,
+                 eps: float = 1.0, c_decay: float = 1.0, c_decay_interval: int = 1000, **kwargs):
+        super().__init__(model, optimizer, ExplorationGrowth(c, eps, c_decay, c_decay_interval),
+                         sparsity, distribution, **kwargs)
+
+
+class RigL(DynamicSparsifier):
+    """RigL (Evci et al., 2020): grow the inactive weights with the largest :math:`|g|`."""
+
+    def __init__(self, model, optimizer, sparsity=None, distribution="uniform", **kwargs):
+        super().__init__(model, optimizer, GradientGrowth(), sparsity, distribution, **kwargs)
+
+
+class SET(DynamicSparsifier):
+    """SET (Mocanu et al., 2018): grow inactive weights uniformly at random."""
+
+    def __init__(self, model, optimizer, sparsity=None, distribution="uniform", **kwargs):
+        super().__init__(model, optimizer, RandomGrowth(), sparsity, distribution, **kwargs)
+
+
+class StaticSparse(DynamicSparsifier):
+    """A random sparse mask kept fixed for the whole run (no updates)."""
+
+    def __init__(self, model, optimizer, sparsity=None, distribution="uniform", **kwargs):
+        for key in ("update_interval", "end_step", "drop_fraction", "drop_schedule", "drop"):
+            kwargs.pop(key, None)
+        super().__init__(model, optimizer, None, sparsity, distribution, **kwargs)

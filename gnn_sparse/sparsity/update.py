@@ -1,0 +1,32 @@
+"""The shared drop-and-grow step: exact top-k, nonzero count kept fixed."""
+from __future__ import annotations
+
+import torch
+
+
+def drop_and_grow(mask: torch.Tensor, drop_scores: torch.Tensor, grow_scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Return a new mask: drop the ``k`` active entries with the lowest ``drop_scores``, then
+    grow the ``k`` entries with the highest ``grow_scores`` among those inactive after the drop.
+
+    Entries just dropped are candidates for regrowth in the same update (as in RigL); an
+    entry dropped and regrown is simply kept. Selection is by exact ``torch.topk``, never by a
+    threshold, so ties cannot over- or under-prune: the result has exactly as many active
+    entries as ``mask``.
+    """
+    if k <= 0:
+        return mask.clone()
+    flat_mask = mask.reshape(-1)
+    drop = _as_float(drop_scores).masked_fill(~flat_mask, float("inf"))
+    dropped = torch.topk(drop, k, largest=False, sorted=False).indices
+    kept = flat_mask.clone()
+    kept[dropped] = False
+    grow = _as_float(grow_scores).masked_fill(kept, float("-inf"))
+    grown = torch.topk(grow, k, largest=True, sorted=False).indices
+    kept[grown] = True
+    return kept.view_as(mask)
+
+
+def _as_float(scores: torch.Tensor) -> torch.Tensor:
+    """Flattened scores in a dtype that holds +-inf sentinels without losing precision."""
+    scores = scores.reshape(-1)
+    return scores if scores.dtype in (torch.float32, torch.float64) else scores.float()

@@ -27,4 +27,4 @@ def mask_optimizer_state(optimizer: torch.optim.Optimizer, param: torch.Tensor, 
                 f"parameter of shape {tuple(param.shape)}; the sparsifier can only reset per-element "
                 "state, so this optimizer is not supported"
             )
-        value.mul_(keep.to(value.dtype))
+        value.mul_(keep)

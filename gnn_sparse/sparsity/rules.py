@@ -102,7 +102,7 @@ class ExplorationGrowth(GrowthRule):
 
     def scores(self, layer: LayerState) -> torch.Tensor:
         bonus = self.current_c(layer.t) * math.log(layer.t)
-        return layer.grad.detach().abs() + bonus / (layer.count.to(layer.grad.dtype) + self.eps)
+        return layer.grad.detach().abs().add_(bonus / (layer.count + self.eps))
 
     def state(self, t: int) -> dict:
         return {"c": self.current_c(t)}

@@ -193,9 +193,9 @@ class DynamicSparsifier:
             stats.append(torch.stack([(mask & ~new).sum(), grown.sum(), (grown & ~ever).sum()]))
             names.append(n)
             mask.copy_(new)
-            count.add_(new.to(count.dtype))
+            count.add_(new)
             ever.logical_or_(new)
-        self._refresh_float_masks()
+            self._float_masks[n] = new.to(p.dtype)
 
         layers = {n: {"dropped": 0, "grown": 0, "grown_never_active": 0} for n in self.params}
         for n, (dropped, grown, fresh) in zip(names, torch.stack(stats).tolist() if stats else []):

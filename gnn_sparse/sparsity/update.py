@@ -16,8 +16,9 @@ def drop_and_grow(mask: torch.Tensor, drop_scores: torch.Tensor, grow_scores: to
     if k <= 0:
         return mask.clone()
     flat_mask = mask.reshape(-1)
-    drop = _as_float(drop_scores).masked_fill(~flat_mask, float("inf"))
-    dropped = torch.topk(drop, k, largest=False, sorted=False).indices
+    active = flat_mask.nonzero().squeeze(1)
+    # top-k over the active entries only: at high sparsity a small fraction of the layer.
+    dropped = active[torch.topk(_as_float(drop_scores)[active], k, largest=False, sorted=False).indices]
     kept = flat_mask.clone()
     kept[dropped] = False
     grow = _as_float(grow_scores).masked_fill(kept, float("-inf"))

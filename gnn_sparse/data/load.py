@@ -1,0 +1,170 @@
+"""``load_dataset``: the one entry point from a name or a file to split, labelled tensors."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from gnn_sparse.data.cache import cache_path, load_splits, save_splits
+from gnn_sparse.data.dataset import TemporalLinkDataset, build_splits
+from gnn_sparse.data.errors import CountMismatchError, DataFileNotFoundError, UnknownDatasetError
+from gnn_sparse.data.parse import EdgeList, read_edge_list
+from gnn_sparse.data.registry import SYNTHETIC, DatasetSpec, data_root, known_names, load_manifest, resolve_file
+from gnn_sparse.data.split import SPLITS, check_ratios
+from gnn_sparse.data.synthetic import SyntheticConfig, generate_synthetic
+from gnn_sparse.utils.io import sha256_file
+
+_COMPRESSED = (".gz", ".bz2", ".zip")
+
+
+def load_dataset(
+    name: str | os.PathLike,
+    *,
+    path: str | os.PathLike | None = None,
+    columns: str | Sequence[str] | None = None,
+    split: str = "chronological",
+    val_ratio: float = 0.2,
+    test_ratio: float = 0.2,
+    neg_ratio: float = 1.0,
+    seed: int = 0,
+    directed: bool = False,
+    root: str | os.PathLike | None = None,
+    cache: bool = True,
+    download: bool = True,
+    **synthetic_params,
+) -> TemporalLinkDataset:
+    """Load a temporal graph and split it for link prediction.
+
+    Args:
+        name: a registry name (``ia-email``, ``wiki-talk``, ``email-eu``, ``college-msg``,
+            ``mathoverflow``, ``enron-employees``, ``bitcoin-otc``, ``synthetic``; see
+            ``datasets/manifest.json``) or the path of any edge-list file
+            (format rules in :mod:`gnn_sparse.data.parse`).
+        path: explicit file for ``name`` (first in the lookup order; then
+            ``<root>/raw/``, the shared folder, a download). With a name that is not
+            registered, ``name`` just labels the file.
+        columns: column roles, e.g. ``"src,dst,weight,time"`` (default: the registry's
+            layout; for other files ``src,dst`` plus the last column as time when there are 3+).
+        split: ``"chronological"`` (oldest / next / newest events; default) or
+            ``"original"`` (the original, leaky protocol; see :func:`~gnn_sparse.data.split.original_split`).
+        val_ratio: fraction of events for validation (default: ``0.2``).
+        test_ratio: fraction of events for test (default: ``0.2``).
+        neg_ratio: negatives per positive (default: ``1.0``).
+        seed: seed of the split, the negatives and (for ``synthetic``) the graph (default: ``0``).
+        directed: keep edge direction in message passing and in the forbidden-negative set;
+            by default (``False``) message-passing edges are symmetrised and deduplicated,
+            and a negative is never an edge in either direction.
+        root: data root for downloads (``raw/``) and processed splits (``processed/``)
+            (default: ``$GNN_SPARSE_DATA``, else ``<repo>/datasets``).
+        cache: reuse / write processed splits under ``<root>/processed`` (default: ``True``;
+            ``synthetic`` is regenerated, never cached).
+        download: allow downloading a registered file that is not found locally (default: ``True``).
+        **synthetic_params: only for ``synthetic``: fields of
+            :class:`~gnn_sparse.data.synthetic.SyntheticConfig` (``num_nodes``, ``num_events``, ...).
+
+    Returns:
+        :class:`~gnn_sparse.data.dataset.TemporalLinkDataset` with ``train``/``val``/``test``.
+
+    Raises:
+        UnknownDatasetError: ``name`` is neither registered nor an existing file.
+        DataFileNotFoundError: a given file is missing, or a registered one is not local and
+            ``download=False``.
+        DownloadError: the download failed (the message says what to fetch and where to put it).
+        EdgeListFormatError: the file cannot be parsed (message names file and line).
+        CountMismatchError: a registered graph does not have its published counts.
+        SplitError: too few events for the split, or no negatives can be drawn.
+        ValueError: invalid arguments.
+
+    Example:
+        >>> ds = load_dataset("synthetic", num_nodes=100, num_events=2000)
+        >>> ds.num_nodes, ds.num_events, ds.train.edge_label_index.shape
+        (100, 2000, torch.Size([2, 2400]))
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    check_ratios(val_ratio, test_ratio)
+    if not neg_ratio > 0:
+        raise ValueError(f"neg_ratio must be > 0, got {neg_ratio}")
+    options = dict(split=split, val_ratio=val_ratio, test_ratio=test_ratio, neg_ratio=neg_ratio,
+                   seed=seed, directed=directed)
+    name = os.fspath(name)
+
+    if name == SYNTHETIC:
+        if path is not None or columns is not None:
+            raise ValueError("'synthetic' is generated: it takes no path= or columns=")
+        config = SyntheticConfig(seed=seed, **synthetic_params)
+        edges = generate_synthetic(config)
+        arrays = build_splits(edges, **options)
+        return _dataset(SYNTHETIC, config.fingerprint(), None, edges.num_nodes, edges.num_events, arrays, options)
+    if synthetic_params:
+        raise ValueError(f"keyword argument(s) {sorted(synthetic_params)} are only accepted for 'synthetic'")
+
+    spec, file, label = _locate(name, path, root, download)
+    columns = columns if columns is not None else spec.columns if spec is not None else None
+    if isinstance(columns, (list, tuple)):
+        columns = ",".join(columns)
+    sha256 = sha256_file(file)
+    meta = {"sha256": sha256, "columns": columns, **options}
+    where = cache_path(data_root(root), label, sha256, meta) if cache else None
+    cached = load_splits(where, meta) if where is not None else None
+    if cached is not None:
+        _check_counts(spec, file, cached["num_nodes"], cached["num_events"])
+        return _dataset(label, sha256, file, cached["num_nodes"], cached["num_events"], cached["arrays"], options)
+
+    edges: EdgeList = read_edge_list(file, columns)
+    _check_counts(spec, file, edges.num_nodes, edges.num_events)
+    arrays = build_splits(edges, **options)
+    if where is not None:
+        save_splits(where, meta, edges.num_nodes, edges.num_events, arrays)
+    return _dataset(label, sha256, file, edges.num_nodes, edges.num_events, arrays, options)
+
+
+def _locate(
+    name: str, path: str | os.PathLike | None, root: str | os.PathLike | None, download: bool
+) -> tuple[DatasetSpec | None, Path, str]:
+    """``(registry entry or None, file, dataset label)`` for a name or a path."""
+    spec = load_manifest().get(name)
+    if spec is not None:
+        return spec, resolve_file(spec, path, root, download), name
+    if path is not None:
+        if not Path(path).is_file():
+            raise DataFileNotFoundError(f"{path}: no such file (given as the file of {name!r})")
+        return None, Path(path), name
+    file = Path(name)
+    if file.is_file():
+        return None, file, _stem(file)
+    if os.sep in name or "/" in name or file.suffix:
+        raise DataFileNotFoundError(f"{name}: no such file")
+    raise UnknownDatasetError(
+        f"unknown dataset {name!r}; known names: {', '.join(known_names())} "
+        "(or pass the path of an edge-list file)"
+    )
+
+
+def _stem(file: Path) -> str:
+    """File name without compression and format suffixes: ``a.txt.gz`` -> ``a``."""
+    name = file.name
+    for suffix in _COMPRESSED:
+        name = name.removesuffix(suffix)
+    return Path(name).stem or name
+
+
+def _check_counts(spec: DatasetSpec | None, file: Path, num_nodes: int, num_events: int) -> None:
+    """Raise :class:`CountMismatchError` if a registered graph lacks its published counts."""
+    if spec is None or (num_nodes, num_events) == (spec.num_nodes, spec.num_events):
+        return
+    raise CountMismatchError(
+        f"{spec.name} ({file}): published {spec.num_nodes:,} nodes and {spec.num_events:,} events, "
+        f"but the file has {num_nodes:,} nodes and {num_events:,} events; it is not the published "
+        f"file or was parsed with the wrong columns ({spec.columns!r})"
+    )
+
+
+def _dataset(name, sha256, source, num_nodes, num_events, arrays, options) -> TemporalLinkDataset:
+    tensors = {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v))
+               for k, v in arrays.items()}
+    return TemporalLinkDataset(name, sha256, source, num_nodes, num_events, tensors,
+                               directed=options["directed"], neg_ratio=options["neg_ratio"])

@@ -1,0 +1,125 @@
+"""Dataset registry: which temporal graphs have a name, and where their file is found.
+
+The registry is declarative: ``datasets/manifest.json`` lists, per name, the source URL, the
+file name, the column layout and the published node / event counts (checked after every
+load). ``synthetic`` is the one name without a file (see :mod:`gnn_sparse.data.synthetic`).
+
+Locations, each overridable by an environment variable:
+
+=====================  ==================================  =====================================
+what                   default                             override
+=====================  ==================================  =====================================
+data root              ``<repo>/datasets``                 ``root=`` argument, ``$GNN_SPARSE_DATA``
+raw downloads          ``<data root>/raw/<file>``
+shared real graphs     ``<repo>/../shared/data``           ``$GNN_SPARSE_SHARED_DATA``
+=====================  ==================================  =====================================
+
+A registered file is looked up in this order: an explicit path, the raw cache under the data
+root, the shared folder (for graphs that have a ``shared_file``), then a download.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gnn_sparse.data.download import download_file
+from gnn_sparse.data.errors import DataFileNotFoundError, DownloadError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = REPO_ROOT / "datasets" / "manifest.json"
+SYNTHETIC = "synthetic"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One registered temporal graph (an entry of ``datasets/manifest.json``).
+
+    Args:
+        name: registry name, e.g. ``"ia-email"``.
+        url: where the publisher serves the file.
+        file: name of the downloaded file under ``<data root>/raw/``.
+        columns: column roles, e.g. ``"src,dst,weight,time"``.
+        num_nodes: published number of nodes (checked after loading).
+        num_events: published number of temporal edges (checked after loading).
+        sha256: digest of the downloaded file, checked after a download (``None`` = unknown).
+        shared_file: name of the graph in the shared folder, or ``None``.
+        description: one line on what the graph is.
+    """
+
+    name: str
+    url: str
+    file: str
+    columns: str
+    num_nodes: int
+    num_events: int
+    sha256: str | None = None
+    shared_file: str | None = None
+    description: str = ""
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpec]:
+    """Read the manifest (default :data:`MANIFEST`) into ``{name: DatasetSpec}``."""
+    path = Path(path) if path is not None else MANIFEST
+    with open(path, encoding="utf-8") as f:
+        entries = json.load(f)["datasets"]
+    return {name: DatasetSpec(name=name, **entry) for name, entry in entries.items()}
+
+
+def known_names() -> list[str]:
+    """All names :func:`~gnn_sparse.data.load_dataset` accepts besides file paths."""
+    return sorted(load_manifest()) + [SYNTHETIC]
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: ``root`` if given, else ``$GNN_SPARSE_DATA``, else ``<repo>/datasets``."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("GNN_SPARSE_DATA")
+    return Path(env) if env else REPO_ROOT / "datasets"
+
+
+def shared_data_dir() -> Path:
+    """The shared folder of real graphs: ``$GNN_SPARSE_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("GNN_SPARSE_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def resolve_file(
+    spec: DatasetSpec,
+    path: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+    timeout: float = 60.0,
+) -> Path:
+    """Find the file of a registered dataset, downloading it as a last resort.
+
+    Order: ``path`` (must exist) → ``<root>/raw/<file>`` → shared folder → download to
+    ``<root>/raw/<file>``. With ``download=False``, or when the download fails, the error
+    says which URL to fetch and where to save it.
+    """
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise DataFileNotFoundError(f"{path}: no such file (given as the file of {spec.name!r})")
+        return path
+    cached = data_root(root) / "raw" / spec.file
+    if cached.is_file():
+        return cached
+    if spec.shared_file is not None:
+        shared = shared_data_dir() / spec.shared_file
+        if shared.is_file():
+            return shared
+    how = (
+        f"download {spec.url} and save it as {cached.resolve()} "
+        f"(or pass its path explicitly with path=...)"
+    )
+    if spec.shared_file is not None:
+        how += f", or point $GNN_SPARSE_SHARED_DATA at a folder holding {spec.shared_file}"
+    if not download:
+        raise DataFileNotFoundError(f"{spec.name!r} is not available locally: {how}")
+    try:
+        return download_file(spec.url, cached, sha256=spec.sha256, timeout=timeout)
+    except DownloadError as e:
+        raise DownloadError(f"{e}\nTo fix: {how}") from e

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from gnn_sparse.sparsity.distributed import DistributedSync, NoSync, default_sync
 from gnn_sparse.sparsity.distributions import resolve_distribution
 from gnn_sparse.sparsity.optim_state import mask_optimizer_state
 from gnn_sparse.sparsity.rules import (
@@ -69,6 +70,9 @@ class DynamicSparsifier:
         masks: explicit initial masks ``{name: bool tensor}`` instead of random ones (for
             example the top-|w| masks of a pruned model); they define the per-layer sparsity
             and, when ``params`` is not given, which parameters are masked.
+        sync: how masks are kept identical across processes (default: broadcast from rank 0
+            and a checksum check after every update when ``torch.distributed`` is
+            initialised with several ranks; see :mod:`gnn_sparse.sparsity.distributed`).
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class DynamicSparsifier:
         erk_power_scale: float = 1.0,
         seed: int = 0,
         masks: Mapping[str, torch.Tensor] | None = None,
+        sync: DistributedSync | NoSync | None = None,
     ):
         name = type(self).__name__
         if grow is not None:
@@ -97,6 +102,8 @@ class DynamicSparsifier:
             )
         else:
             self.schedule = None
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module  # names without "module.", so checkpoints work with and without DDP
         self.model = model
         self.optimizer = optimizer
         self.grow = grow
@@ -131,6 +138,9 @@ class DynamicSparsifier:
                 mask[torch.randperm(p.numel(), generator=self.generator)[:k]] = True
                 self.masks[n] = mask.view(p.shape).to(p.device)
             self._n_active[n] = k
+        self.sync = sync if sync is not None else default_sync()
+        self.sync.broadcast_masks(self.masks)
+        self.sync.broadcast_generator(self.generator)
         self.counts = {n: m.to(torch.int32) for n, m in self.masks.items()}
         self.ever_active = {n: m.clone() for n, m in self.masks.items()}
         self._refresh_float_masks()
@@ -206,6 +216,7 @@ class DynamicSparsifier:
         record = {"t": t, "drop_fraction": fraction, **self.grow.state(t),
                   "exploration_rate": self.exploration_rate(), "layers": layers}
         self.history.append(record)
+        self.sync.check_masks(self.masks, t)
         logger.info("mask update t=%d drop_fraction=%.4f R=%.4f", t, fraction, record["exploration_rate"])
 
     def _refresh_float_masks(self) -> None:
@@ -276,6 +287,7 @@ class DynamicSparsifier:
         self.target_sparsity = dict(state_dict["target_sparsity"])
         self.history = list(state_dict["history"])
         self._refresh_float_masks()
+        self.sync.check_masks(self.masks, self.t)
         for n, p in self.params.items():
             p.mul_(self._float_masks[n])
 

@@ -160,13 +160,15 @@ class DynamicSparsifier:
         self.t += 1
         if self.is_update_step(self.t):
             self._update(self.t)
-        weights = list(self.params.values())
-        torch._foreach_mul_(weights, [self._float_masks[n] for n in self.params])
+        sparse = self._sparse_layers
+        if sparse:
+            torch._foreach_mul_([self.params[n] for n in sparse], [self._float_masks[n] for n in sparse])
 
     def _mask_gradients(self, optimizer, args, kwargs) -> None:
         if self.is_update_step(self.t + 1):
             return  # the grow rule needs the dense gradient of this iteration
-        pairs = [(p.grad, self._float_masks[n]) for n, p in self.params.items() if p.grad is not None]
+        pairs = [(self.params[n].grad, self._float_masks[n]) for n in self._sparse_layers
+                 if self.params[n].grad is not None]
         if pairs:
             grads, masks = zip(*pairs)
             torch._foreach_mul_(list(grads), list(masks))
@@ -221,6 +223,8 @@ class DynamicSparsifier:
 
     def _refresh_float_masks(self) -> None:
         self._float_masks = {n: m.to(self.params[n].dtype) for n, m in self.masks.items()}
+        # Layers kept dense (for example by ERK) need no masking on every step.
+        self._sparse_layers = [n for n in self.params if self._n_active[n] < self.params[n].numel()]
 
     # ------------------------------------------------------------------ metrics
     def exploration_rate(self, per_layer: bool = False) -> float | dict[str, float]:

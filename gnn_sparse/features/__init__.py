@@ -1,0 +1,25 @@
+"""Node and link features of the original pipeline: temporal random walks + skip-gram.
+
+::
+
+    from gnn_sparse.features import pair_features, twalk_embeddings, visible_splits
+    z = twalk_embeddings(src, dst, time, num_nodes)      # events visible to the split
+    x = pair_features(z, data.edge_label_index)          # [P, 2 * dim]
+
+Modules: :mod:`~.walks` (vectorised time-respecting walks), :mod:`~.embedding` (skip-gram
+via gensim), :mod:`~.pairs` (edge feature = concat), :mod:`~.twalk` (which events each split
+may see, the cached pipeline).
+"""
+from gnn_sparse.features.embedding import skipgram_embeddings
+from gnn_sparse.features.pairs import pair_features
+from gnn_sparse.features.twalk import twalk_embeddings, visible_splits
+from gnn_sparse.features.walks import TemporalWalks, temporal_random_walks
+
+__all__ = [
+    "temporal_random_walks",
+    "TemporalWalks",
+    "skipgram_embeddings",
+    "pair_features",
+    "twalk_embeddings",
+    "visible_splits",
+]

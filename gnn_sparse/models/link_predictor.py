@@ -1,0 +1,147 @@
+"""The link predictor of the paper's GNN experiments, trained end to end."""
+from __future__ import annotations
+
+import fnmatch
+
+import torch
+from torch import Tensor, nn
+
+from gnn_sparse.models.encoders import ENCODERS, prepare_graph
+
+SPARSIFY_SCOPES: dict[str, tuple[str, ...]] = {
+    "fc": ("fc1.weight", "fc2.weight"),
+    "gnn": ("encoder.*.weight",),
+    "all": ("fc1.weight", "fc2.weight", "encoder.*.weight"),
+}
+"""``--sparsify`` choices as parameter-name patterns (biases and the input embedding are
+never masked)."""
+
+
+class LinkPredictor(nn.Module):
+    r"""Scores a directed node pair :math:`(u, v)` with a logit.
+
+    .. math::
+        z = \mathrm{Enc}(E, \mathcal{G}), \qquad
+        \hat y_{uv} = \mathrm{fc}_2\big(\mathrm{ReLU}(\mathrm{fc}_1([z_u \,\|\, z_v]))\big)
+
+    :math:`E` is a learnable embedding per node, :math:`\mathcal{G}` the split's message-passing
+    graph and Enc a graph encoder (for example :class:`~gnn_sparse.models.GCNEncoder`) or the
+    identity. ``fc1`` and ``fc2`` are the two fully connected layers that the paper
+    sparsifies; with the defaults they are ``Linear(16, 128)`` and ``Linear(128, 1)``. The
+    probability of a link is :math:`\sigma(\hat y)`; train with
+    :func:`~torch.nn.functional.binary_cross_entropy_with_logits`.
+
+    Args:
+        num_nodes: number of nodes (rows of the embedding).
+        embedding_dim: size of the learnable node input.
+        encoder: a module with ``prepare(edge_index, num_nodes)`` and ``forward(x, graph)``
+            mapping ``embedding_dim`` to ``encoder.out_channels`` features, or ``None``.
+        fc_hidden: width of ``fc1`` (default: 128).
+
+    Shapes:
+        - :meth:`encode`: prepared graph -> :math:`(|V|, d)`
+        - :meth:`decode`: :math:`(|V|, d)`, pairs :math:`(2, P)` -> logits :math:`(P,)`
+        - :meth:`classify`: pair features :math:`(P, 2d)` -> logits :math:`(P,)`
+    """
+
+    def __init__(self, num_nodes: int, embedding_dim: int, encoder: nn.Module | None = None,
+                 fc_hidden: int = 128):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("num_nodes", num_nodes), ("embedding_dim", embedding_dim), ("fc_hidden", fc_hidden)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"'{name}' needs a positive integer {arg}, got {value!r}")
+        if encoder is not None and encoder.in_channels != embedding_dim:
+            raise ValueError(f"'{name}': the encoder takes {encoder.in_channels} input features, "
+                             f"the embedding has {embedding_dim}")
+        self.num_nodes = num_nodes
+        self.embedding = nn.Embedding(num_nodes, embedding_dim)
+        self.encoder = encoder
+        node_dim = embedding_dim if encoder is None else encoder.out_channels
+        self.fc1 = nn.Linear(2 * node_dim, fc_hidden)
+        self.fc2 = nn.Linear(fc_hidden, 1)
+
+    def reset_parameters(self) -> None:
+        self.embedding.reset_parameters()
+        if self.encoder is not None:
+            self.encoder.reset_parameters()
+        self.fc1.reset_parameters()
+        self.fc2.reset_parameters()
+
+    @torch.no_grad()
+    def calibrate(self, graph, std: float = 1.0, iterations: int = 3) -> float:
+        r"""Data-dependent initialisation: rescale the node embedding so that the encoder
+        output has standard deviation ``std`` on ``graph`` (LSUV, Mishkin & Matas, ICLR 2016).
+
+        .. math::
+            E \leftarrow E \cdot \frac{s}{\operatorname{std}(\mathrm{Enc}(E, \mathcal{G}))}
+
+        GCN propagation averages about :math:`\bar d` neighbours and shrinks the output of a
+        unit-variance embedding to a standard deviation of about 0.15 on the synthetic graph;
+        from such a small start a sparse ``fc1``/``fc2`` escapes the initial plateau
+        (loss :math:`\ln 2`) very slowly (measured: 58% test accuracy after 50 DST-EE epochs at
+        90% sparsity, 83% after calibration). With ReLU and zero biases the encoder is
+        positively homogeneous, so one step is exact; a few iterations cover encoders
+        with biases. Returns the standard deviation reached.
+        """
+        if std <= 0:
+            raise ValueError(f"'{type(self).__name__}.calibrate' needs std > 0, got {std}")
+        reached = float(self.encode(graph).std())
+        for _ in range(iterations):
+            if reached == 0 or abs(reached - std) <= 1e-3 * std:
+                break
+            self.embedding.weight.mul_(std / reached)
+            reached = float(self.encode(graph).std())
+        return reached
+
+    def prepare(self, edge_index: Tensor):
+        """The message-passing graph in the form the encoder consumes (once per graph)."""
+        return prepare_graph(self.encoder, edge_index, self.num_nodes)
+
+    def encode(self, graph) -> Tensor:
+        x = self.embedding.weight
+        return x if self.encoder is None else self.encoder(x, graph)
+
+    def classify(self, pair_features: Tensor) -> Tensor:
+        """The head alone: ``fc2(relu(fc1(features)))`` for user-given pair features."""
+        return self.fc2(self.fc1(pair_features).relu()).squeeze(-1)
+
+    def decode(self, z: Tensor, pair_index: Tensor) -> Tensor:
+        return self.classify(torch.cat([z[pair_index[0]], z[pair_index[1]]], dim=-1))
+
+    def forward(self, graph, pair_index: Tensor) -> Tensor:
+        return self.decode(self.encode(graph), pair_index)
+
+    def sparsifiable(self, scope: str = "fc") -> list[str]:
+        """Names of the weights that ``--sparsify scope`` masks (``fc``, ``gnn`` or ``all``)."""
+        if scope not in SPARSIFY_SCOPES:
+            raise ValueError(f"'{type(self).__name__}': unknown sparsify scope {scope!r}; "
+                             f"expected one of {sorted(SPARSIFY_SCOPES)}")
+        names = [n for n, _ in self.named_parameters()
+                 if any(fnmatch.fnmatchcase(n, pat) for pat in SPARSIFY_SCOPES[scope])]
+        if not names:
+            raise ValueError(f"'{type(self).__name__}': sparsify scope {scope!r} selects no weight "
+                             "(an encoder-less model has no GNN weights)")
+        return names
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(num_nodes={self.num_nodes}, encoder={self.encoder!r}, "
+                f"fc1={self.fc1.in_features}->{self.fc1.out_features}, fc2={self.fc2.in_features}->1)")
+
+
+def build_link_predictor(num_nodes: int, encoder: str = "gcn", embedding_dim: int = 64,
+                         hidden_dim: int = 32, out_dim: int = 8, num_layers: int = 2,
+                         fc_hidden: int = 128) -> LinkPredictor:
+    """The paper's link predictor with a named encoder.
+
+    ``encoder`` is a key of :data:`~gnn_sparse.models.encoders.ENCODERS`: ``"gcn"`` (default:
+    embedding 64 -> GCNConv -> 32 -> GCNConv -> 8, pair feature 16), ``"sage"``, or ``"none"``
+    (no message passing: an ``out_dim``-sized learnable embedding per node feeds the head, as
+    the original pipeline's fixed 8-dimensional node embeddings did).
+    """
+    if encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {encoder!r}; expected one of {', '.join(ENCODERS)}")
+    cls = ENCODERS[encoder]
+    if cls is None:
+        return LinkPredictor(num_nodes, out_dim, None, fc_hidden)
+    return LinkPredictor(num_nodes, embedding_dim, cls(embedding_dim, hidden_dim, out_dim, num_layers), fc_hidden)

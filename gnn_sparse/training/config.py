@@ -1,0 +1,136 @@
+"""The configuration of one training run: every option, its default and its checks."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
+
+
+class ConfigError(ValueError):
+    """An invalid option or an impossible request; the CLI prints it as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run's result (defaults: ``../shared/reference/protocol.md``).
+
+    Data: ``dataset`` (registry name or file path), ``columns``, ``data_root``, ``split``,
+    ``val_ratio``, ``test_ratio``, ``neg_ratio``, ``directed``.
+    Model: ``encoder`` (``gcn``/``sage``/``none``), ``embedding_dim``, ``hidden_dim``,
+    ``out_dim``, ``num_layers``, ``fc_hidden``.
+    Optimisation (every method, dense included): SGD with ``lr``, ``momentum``, ``nesterov``,
+    ``weight_decay``; ``lr_schedule`` (``cosine`` annealing to 0 over the epochs, or
+    ``constant``); ``epochs``; ``batch_size`` labelled pairs per step.
+    Sparsity: ``method``, ``sparsity`` (target fraction of zeros), ``sparsify`` (``fc``,
+    ``gnn``, ``all``), ``distribution``; mask updates every ``update_interval`` steps until
+    ``end_fraction`` of the steps, moving ``drop_fraction`` (``drop_schedule``) of the active
+    weights; DST-EE's ``c`` x ``c_decay`` every ``c_decay_interval`` steps and ``eps``.
+    ``method_options``: extra options of a plug-in method (see :mod:`~gnn_sparse.training.methods`).
+    ``device``: where the run happened (not compared on resume).
+    """
+
+    dataset: str = "synthetic"
+    columns: str | None = None
+    data_root: str | None = None
+    split: str = "chronological"
+    val_ratio: float = 0.2
+    test_ratio: float = 0.2
+    neg_ratio: float = 1.0
+    directed: bool = False
+
+    method: str = "dst-ee"
+    sparsity: float = 0.9
+    sparsify: str = "fc"
+    distribution: str = "uniform"
+
+    encoder: str = "gcn"
+    embedding_dim: int = 64
+    hidden_dim: int = 32
+    out_dim: int = 8
+    num_layers: int = 2
+    fc_hidden: int = 128
+
+    epochs: int = 50
+    batch_size: int = 1024
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    lr_schedule: str = "cosine"
+
+    update_interval: int = 500
+    end_fraction: float = 0.75
+    drop_fraction: float = 0.5
+    drop_schedule: str = "cosine"
+    c: float = 1e-2
+    c_decay: float = 0.9
+    c_decay_interval: int = 1000
+    eps: float = 1.0
+
+    method_options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "out_dim", "num_layers",
+                     "fc_hidden", "update_interval", "c_decay_interval"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.sparsity < 1.0:
+            raise ConfigError(f"sparsity must be in [0, 1), got {self.sparsity!r}")
+        checks = [
+            ("lr", self.lr > 0, "> 0"),
+            ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
+            ("end_fraction", 0 < self.end_fraction <= 1, "in (0, 1]"),
+            ("drop_fraction", 0 <= self.drop_fraction <= 1, "in [0, 1]"),
+            ("c", self.c >= 0, ">= 0"),
+            ("c_decay", 0 < self.c_decay <= 1, "in (0, 1]"),
+            ("eps", self.eps > 0, "> 0"),
+            ("neg_ratio", self.neg_ratio > 0, "> 0"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        if self.nesterov and self.momentum == 0:
+            raise ConfigError("nesterov needs momentum > 0 (pass --no-nesterov or --momentum > 0)")
+        choices = {"lr_schedule": ("cosine", "constant"), "drop_schedule": ("cosine", "constant"),
+                   "distribution": ("uniform", "erk"), "split": ("chronological", "original"),
+                   "encoder": tuple(ENCODERS), "sparsify": tuple(SPARSIFY_SCOPES)}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.encoder == "none" and self.sparsify != "fc":
+            raise ConfigError(f"--sparsify {self.sparsify} needs a GNN encoder; --encoder none has only the fc layers")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}")
+        return cls(**values)
+
+    def run_id(self) -> str:
+        """Default name of the run: dataset, method, encoder, sparsify scope, sparsity, seed."""
+        data = Path(self.dataset).name if ("/" in self.dataset or Path(self.dataset).suffix) else self.dataset
+        data = re.sub(r"[^A-Za-z0-9_.-]+", "_", data)
+        sparsity = 0.0 if self.method == "dense" else self.sparsity
+        return f"{data}-{self.method}-{self.encoder}-{self.sparsify}-s{sparsity:g}-seed{self.seed}"
+
+
+NOT_COMPARED_ON_RESUME = ("device",)
+
+
+def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """``["lr: 0.05 (checkpoint) vs 0.1 (now)", ...]`` for the options that differ."""
+    keys = sorted((set(saved) | set(current)) - set(NOT_COMPARED_ON_RESUME))
+    return [f"{k}: {saved.get(k, '<unset>')!r} (checkpoint) vs {current.get(k, '<unset>')!r} (now)"
+            for k in keys if saved.get(k, "<unset>") != current.get(k, "<unset>")]

@@ -1,0 +1,166 @@
+"""The results JSON of a run (a public contract), the runs index and the summary table."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from gnn_sparse.utils.io import atomic_write, atomic_write_json
+
+REQUIRED_KEYS = (
+    "method", "dataset", "sparsity", "seed", "epochs", "best_epoch", "test_accuracy", "test_auc",
+    "test_ap", "val_accuracy", "best_test_accuracy", "layer_sparsity", "exploration_rate",
+    "wall_time_s", "device", "config",
+)
+"""Top-level keys every results file has (scripts and reports rely on them)."""
+
+INDEX_NAME = "index.jsonl"
+INDEX_KEYS = ("run_id", "file", "method", "dataset", "sparsity", "seed", "best_epoch", "val_accuracy",
+              "test_accuracy", "test_auc", "test_ap", "best_test_accuracy", "exploration_rate",
+              "wall_time_s", "device", "finished_at")
+
+
+def select_best(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The epoch record with the highest validation accuracy (ties: higher AUC, then the
+    earlier epoch) among epochs of selectable phases."""
+    candidates = [r for r in history if r["selectable"]]
+    if not candidates:
+        raise ValueError("no epoch of a selectable phase was trained")
+
+    def key(r):
+        auc = r["val"]["auc"]
+        return (r["val"]["accuracy"], float("-inf") if auc is None else auc)
+
+    best = candidates[0]
+    for record in candidates[1:]:
+        if key(record) > key(best):
+            best = record
+    return best
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import sklearn
+    import torch
+    import torch_geometric
+
+    import gnn_sparse
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torch_geometric": torch_geometric.__version__, "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__, "gnn_sparse": gnn_sparse.__version__,
+            "cuda": torch.version.cuda}
+
+
+def build_results(*, run_id: str, config: dict[str, Any], method_name: str, target_sparsity: float,
+                  dataset: dict[str, Any], history: list[dict[str, Any]], layer_sparsity: dict[str, float],
+                  method_report: dict[str, Any], wall_time_s: float, device: str,
+                  extra: dict[str, Any]) -> dict[str, Any]:
+    """Assemble the results dict: the required keys first, then details.
+
+    Test metrics are those of the best epoch chosen on validation (:func:`select_best`);
+    ``best_test_accuracy`` is the highest test accuracy of any selectable epoch, the number
+    the original code reported (it selected on test).
+    """
+    best = select_best(history)
+    best_test = max((r for r in history if r["selectable"]), key=lambda r: r["test"]["accuracy"])
+    results = {
+        "method": method_name,
+        "dataset": dataset["name"],
+        "sparsity": target_sparsity,
+        "seed": config["seed"],
+        "epochs": len(history),
+        "best_epoch": best["epoch"],
+        "test_accuracy": best["test"]["accuracy"],
+        "test_auc": best["test"]["auc"],
+        "test_ap": best["test"]["ap"],
+        "val_accuracy": best["val"]["accuracy"],
+        "best_test_accuracy": best_test["test"]["accuracy"],
+        "layer_sparsity": layer_sparsity,
+        "exploration_rate": method_report["exploration_rate"],
+        "wall_time_s": wall_time_s,
+        "device": device,
+        "config": config,
+        "run_id": run_id,
+        "val_auc": best["val"]["auc"],
+        "val_ap": best["val"]["ap"],
+        "best_test_epoch": best_test["epoch"],
+        "dataset_info": dataset,
+        **{k: v for k, v in method_report.items() if k != "exploration_rate"},
+        "epoch_time_s": [r["time_s"] for r in history],
+        "history": history,
+        "versions": library_versions(),
+        **extra,
+    }
+    missing = [k for k in REQUIRED_KEYS if k not in results]
+    assert not missing, f"results lack required keys {missing}"
+    return results
+
+
+def results_path(results_dir: str | os.PathLike, run_id: str) -> Path:
+    return Path(results_dir) / f"{run_id}.json"
+
+
+def checkpoint_path(results_dir: str | os.PathLike, run_id: str) -> Path:
+    return Path(results_dir) / "checkpoints" / f"{run_id}.pt"
+
+
+def write_results(results_dir: str | os.PathLike, results: dict[str, Any]) -> Path:
+    """Write ``<results_dir>/<run_id>.json`` atomically and update the index; return the path."""
+    path = results_path(results_dir, results["run_id"])
+    atomic_write_json(path, results)
+    update_index(results_dir, results, path.name)
+    return path
+
+
+def read_index(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    path = Path(results_dir) / INDEX_NAME
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def update_index(results_dir: str | os.PathLike, results: dict[str, Any], file: str) -> None:
+    """``index.jsonl``: one line per run (a re-run replaces its line), rewritten atomically."""
+    entry = {k: results.get(k) for k in INDEX_KEYS}
+    entry["file"] = file
+    rows = [r for r in read_index(results_dir) if r.get("run_id") != results["run_id"]] + [entry]
+    with atomic_write(Path(results_dir) / INDEX_NAME, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
+def _fmt(values: Iterable[float | None], digits: int = 2) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def summary_table(runs: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table: one row per run, plus a mean ± std row per (dataset, method,
+    sparsity) group that has several seeds."""
+    header = ("run", "seed", "best ep", "val acc %", "test acc %", "test AUC", "test AP",
+              "best test acc %", "R", "time s")
+    rows = []
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in runs:
+        rows.append((r["run_id"], str(r["seed"]), str(r["best_epoch"]), _fmt([r["val_accuracy"]]),
+                     _fmt([r["test_accuracy"]]), _fmt([r["test_auc"]], 4), _fmt([r["test_ap"]], 4),
+                     _fmt([r["best_test_accuracy"]]), _fmt([r["exploration_rate"]], 3), _fmt([r["wall_time_s"]], 1)))
+        groups.setdefault((r["dataset"], r["method"], r["sparsity"]), []).append(r)
+    for (dataset, method, sparsity), members in groups.items():
+        if len(members) > 1:
+            rows.append((f"{dataset} {method} s={sparsity:g} (mean ± std)", f"n={len(members)}", "-",
+                         *(_fmt([m[k] for m in members], d) for k, d in
+                           (("val_accuracy", 2), ("test_accuracy", 2), ("test_auc", 4), ("test_ap", 4),
+                            ("best_test_accuracy", 2), ("exploration_rate", 3), ("wall_time_s", 1)))))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

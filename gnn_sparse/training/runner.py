@@ -1,0 +1,260 @@
+"""Run one configuration end to end: data, model, method, epochs, checkpoints, results.
+
+Per epoch: fresh training negatives (seeded by ``(seed, epoch)``), one pass over the
+training pairs, the LR-scheduler step, validation and test evaluation, then an atomic
+checkpoint (model, optimizer, scheduler, method state, RNG states, the epoch log). The best
+epoch is chosen on validation accuracy (ties: AUC) and its test metrics are reported.
+
+A run is identified by ``run_id`` (default :meth:`RunConfig.run_id`). A finished run (its
+results JSON exists with the same config) is not redone unless ``force``; ``resume``
+continues from the checkpoint of an interrupted one, and the result equals an uninterrupted
+run's exactly (CPU).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from gnn_sparse.models import build_link_predictor
+from gnn_sparse.models.encoders import graph_to
+from gnn_sparse.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from gnn_sparse.training.config import ConfigError, RunConfig, config_differences
+from gnn_sparse.training.device import describe_device, resolve_device
+from gnn_sparse.training.loop import evaluate, train_epoch
+from gnn_sparse.training.methods import build_method
+from gnn_sparse.training.results import (
+    build_results,
+    checkpoint_path,
+    results_path,
+    select_best,
+    write_results,
+)
+
+ENCODER_REFRESH = "per-batch"
+"""The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what): where results go and what to do with earlier runs.
+
+    Args:
+        results_dir: folder of results JSONs, ``index.jsonl`` and ``checkpoints/``.
+        run_name: the run's id (default: :meth:`RunConfig.run_id`).
+        resume: continue from this run's checkpoint if there is one.
+        force: redo a finished run and ignore any checkpoint.
+        quiet: no progress bars or notes.
+    """
+
+    results_dir: str = "results"
+    run_name: str | None = None
+    resume: bool = False
+    force: bool = False
+    quiet: bool = False
+
+
+def ensure_writable(directory: str | os.PathLike) -> None:
+    """Create ``directory`` and check that files can be written there (:class:`ConfigError` if not)."""
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as err:
+        raise ConfigError(f"results directory {str(directory)!r} is not writable: "
+                          f"{err.strerror or err}") from None
+
+
+def load_run_dataset(config: RunConfig):
+    """The dataset of ``config`` (split and negatives seeded by ``config.seed``)."""
+    from gnn_sparse.data import load_dataset
+
+    return load_dataset(config.dataset, columns=config.columns, split=config.split,
+                        val_ratio=config.val_ratio, test_ratio=config.test_ratio,
+                        neg_ratio=config.neg_ratio, seed=config.seed, directed=config.directed,
+                        root=config.data_root)
+
+
+def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
+        on_epoch_end: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train, evaluate and record one run; return its results dict.
+
+    Args:
+        config: what to run (``config.device`` may be ``auto``; the resolved device is recorded).
+        options: how to run (:class:`RunOptions`).
+        dataset: an already loaded dataset for ``config`` (default: :func:`load_run_dataset`).
+        on_epoch_end: called with each epoch's record after its checkpoint is written.
+
+    Raises:
+        ConfigError: bad options, an unwritable results folder, a finished or checkpointed run
+            with a different config, or an existing checkpoint without ``resume``/``force``.
+    """
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    config = RunConfig.from_dict({**config.to_dict(), "device": str(device)})
+    method = build_method(config)
+    run_id = options.run_name or config.run_id()
+    ensure_writable(options.results_dir)
+    note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
+
+    done = _finished_run(options, run_id, config)
+    if done is not None:
+        note(f"{run_id}: already finished ({results_path(options.results_dir, run_id)}); pass --force to redo")
+        return done
+    ckpt = _checkpoint_to_resume(options, run_id, config, note)
+
+    ds = dataset if dataset is not None else load_run_dataset(config)
+    torch.manual_seed(config.seed)
+    model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
+                                 config.out_dim, config.num_layers, config.fc_hidden).to(device)
+    graphs = _prepare_graphs(model, ds, device)
+    val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
+    test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
+    num_train = ds.train.edge_label.numel()
+    steps_per_epoch = math.ceil(num_train / config.batch_size)
+    shuffle = torch.Generator().manual_seed(config.seed)
+
+    phases = method.phases()
+    history: list[dict[str, Any]] = []
+    first_phase, first_epoch, elapsed_before = 0, 0, 0.0
+    if ckpt is not None:
+        first_phase, first_epoch = ckpt["phase_index"], ckpt["epoch_in_phase"]
+        history, elapsed_before = list(ckpt["history"]), ckpt["elapsed_s"]
+    resumed_from = len(history) if ckpt is not None else None
+    total_epochs = sum(p.epochs for p in phases)
+    bar = tqdm(total=total_epochs, initial=len(history), desc=run_id, unit="epoch",
+               disable=options.quiet, dynamic_ncols=True, file=sys.stderr)
+
+    for phase_index in range(first_phase, len(phases)):
+        phase = phases[phase_index]
+        optimizer, scheduler = method.start_phase(phase, model, steps_per_epoch)
+        start = 0
+        if ckpt is not None and phase_index == first_phase:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            method.load_state_dict(ckpt["method"])
+            set_rng_state(ckpt["rng"], shuffle)
+            start = first_epoch
+        elif phase_index == 0:
+            model.calibrate(graphs["train"])  # after the method's initial masks (see calibrate)
+        for epoch_in_phase in range(start, phase.epochs):
+            epoch = len(history)
+            tick = time.perf_counter()
+            pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
+            pairs, labels = pairs.to(device), labels.to(device)
+            lr = optimizer.param_groups[0]["lr"]
+            with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
+                      dynamic_ncols=True, file=sys.stderr) as batches:
+                loss = train_epoch(model, graphs["train"], pairs, labels, optimizer, method,
+                                   config.batch_size, shuffle, on_batch=lambda: batches.update())
+            scheduler.step()
+            method.after_epoch(phase, epoch_in_phase)
+            train_time = time.perf_counter() - tick
+            record = {
+                "epoch": epoch + 1, "phase": phase.name, "selectable": phase.selectable, "lr": lr,
+                "train_loss": loss,
+                "val": evaluate(model, graphs["val"], val_pairs, val_labels),
+                "test": evaluate(model, graphs["test"], test_pairs, test_labels),
+                "train_time_s": train_time, "time_s": time.perf_counter() - tick,
+            }
+            history.append(record)
+            save_checkpoint(checkpoint_path(options.results_dir, run_id), {
+                "run_id": run_id, "config": config.to_dict(), "phase_index": phase_index,
+                "epoch_in_phase": epoch_in_phase + 1, "history": history,
+                "elapsed_s": elapsed_before + time.perf_counter() - started,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "method": method.state_dict(), "rng": rng_state(shuffle),
+            })
+            bar.update()
+            bar.set_postfix(loss=f"{loss:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
+                            best=select_best(history)["epoch"] if phase.selectable else "-")
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+    bar.close()
+
+    results = build_results(
+        run_id=run_id, config=config.to_dict(), method_name=config.method,
+        target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
+        layer_sparsity=_layer_sparsity(model, config.sparsify), method_report=method.report(),
+        wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
+        extra={"encoder_refresh": ENCODER_REFRESH, "steps_per_epoch": steps_per_epoch,
+               "threads": torch.get_num_threads(),
+               "resumed_from_epoch": resumed_from,
+               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+    )
+    write_results(options.results_dir, results)
+    return results
+
+
+def _finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[str, Any] | None:
+    path = results_path(options.results_dir, run_id)
+    if options.force or not path.exists():
+        return None
+    with open(path, encoding="utf-8") as f:
+        results = json.load(f)
+    diffs = config_differences(results["config"], config.to_dict())
+    if diffs:
+        raise ConfigError(f"{path} holds run {run_id!r} with a different config ({'; '.join(diffs)}); "
+                          "pass --force to overwrite it or --run-name to keep both")
+    return results
+
+
+def _checkpoint_to_resume(options: RunOptions, run_id: str, config: RunConfig, note) -> dict[str, Any] | None:
+    path = checkpoint_path(options.results_dir, run_id)
+    if options.force or not path.exists():
+        if options.resume and not options.force:
+            note(f"{run_id}: no checkpoint at {path}; starting from scratch")
+        return None
+    if not options.resume:
+        raise ConfigError(f"{path} holds an unfinished run {run_id!r}: pass --resume to continue it "
+                          "or --force to start over")
+    try:
+        ckpt = load_checkpoint(path)
+    except Exception as err:  # a corrupt or foreign file: say which and why, no traceback
+        raise ConfigError(f"cannot resume from {path}: {err}") from None
+    diffs = config_differences(ckpt["config"], config.to_dict())
+    if diffs:
+        raise ConfigError(f"cannot resume {run_id!r}: the checkpoint {path} has a different config: "
+                          f"{'; '.join(diffs)}")
+    note(f"{run_id}: resuming after epoch {len(ckpt['history'])} from {path}")
+    return ckpt
+
+
+def _prepare_graphs(model, ds, device: torch.device) -> dict[str, Any]:
+    """Each split's message-passing graph prepared once (val shares train's graph object)."""
+    prepared: dict[int, Any] = {}
+    graphs = {}
+    for split in ("train", "val", "test"):
+        edge_index = getattr(ds, split).edge_index
+        if id(edge_index) not in prepared:
+            prepared[id(edge_index)] = graph_to(model.prepare(edge_index), device)
+        graphs[split] = prepared[id(edge_index)]
+    return graphs
+
+
+def _layer_sparsity(model, scope: str) -> dict[str, float]:
+    """Achieved fraction of exact zeros of each weight in the ``--sparsify`` scope."""
+    params = dict(model.named_parameters())
+    return {n: float((params[n] == 0).sum()) / params[n].numel() for n in model.sparsifiable(scope)}
+
+
+def _dataset_info(ds, graphs) -> dict[str, Any]:
+    return {
+        "name": ds.name, "sha256": ds.sha256,
+        "source_path": None if ds.source_path is None else str(ds.source_path),
+        "num_nodes": ds.num_nodes, "num_events": ds.num_events, "directed": ds.directed,
+        **{f"{s}_pairs": getattr(ds, s).edge_label.numel() for s in ("train", "val", "test")},
+        **{f"{s}_message_passing_edges": getattr(ds, s).edge_index.size(1) for s in ("train", "test")},
+    }

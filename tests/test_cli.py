@@ -1,0 +1,84 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gnn_sparse.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def keep_thread_count():
+    before = torch.get_num_threads()  # --threads changes it process-wide
+    yield
+    torch.set_num_threads(before)
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("run_link_prediction.py: error: ")
+    return err[0]
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--method", "admm2"], "invalid choice: 'admm2'"),
+    (["--encoder", "gat"], "invalid choice: 'gat'"),
+    (["--sparsity", "1.0"], "sparsity must be in [0, 1)"),
+    (["--sparsity", "-0.5"], "sparsity must be in [0, 1)"),
+    (["--epochs", "0"], "epochs must be a positive integer"),
+    (["--batch-size", "0"], "batch_size must be a positive integer"),
+    (["--dataset", "no-such-graph"], "unknown dataset 'no-such-graph'"),
+    (["--device", "gpu"], "unknown device 'gpu'"),
+    (["--method-option", "rho"], "KEY=VALUE"),
+])
+def test_bad_input_exits_2_with_one_line(argv, match, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        sys.exit(main([*argv, "--results-dir", str(tmp_path), "--quiet"]))
+    assert exc.value.code == 2
+    assert match in _error_line(capsys)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu(capsys, tmp_path):
+    assert main(["--device", "cuda", "--results-dir", str(tmp_path)]) == 2
+    assert "CUDA is not available" in _error_line(capsys)
+
+
+def test_unwritable_results_dir(capsys, tmp_path):
+    (tmp_path / "file").write_text("")
+    assert main(["--results-dir", str(tmp_path / "file" / "sub"), "--quiet"]) == 2
+    assert "not writable" in _error_line(capsys)
+
+
+def test_run_resume_mismatch_and_summary(capsys, tmp_path):
+    common = ["--method", "static", "--epochs", "2", "--results-dir", str(tmp_path), "--quiet", "--threads", "1"]
+    assert main([*common, "--seed", "0", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "synthetic-static-gcn-fc-s0.9-seed0" in out and "(mean ± std)" in out
+    results = json.loads((tmp_path / "synthetic-static-gcn-fc-s0.9-seed1.json").read_text())
+    assert results["config"]["epochs"] == 2 and results["device"] == "cpu"
+    # an interrupted run: a checkpoint without results
+    (tmp_path / "synthetic-static-gcn-fc-s0.9-seed0.json").unlink()
+    assert main([*common, "--seed", "0", "--lr", "0.3", "--resume"]) == 2
+    assert "different config: lr: 0.1 (checkpoint) vs 0.3 (now)" in _error_line(capsys)
+
+
+def test_help_documents_every_flag_with_its_default():
+    parser = build_parser()
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    text = parser.format_help()
+    for default in ("(default: 0.9)", "(default: 500)", "(default: 0.0005)", "(default: 1024)", "(default: 50)"):
+        assert default in text
+
+
+def test_no_traceback_in_a_real_process(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_link_prediction.py"), "--sparsity", "2",
+                           "--results-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "run_link_prediction.py: error: sparsity must be in [0, 1), got 2.0"

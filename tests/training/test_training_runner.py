@@ -1,0 +1,157 @@
+import json
+
+import pytest
+
+from gnn_sparse.training import REQUIRED_KEYS, ConfigError, Method, Phase, RunOptions, read_index, run
+from gnn_sparse.training.methods import METHODS, make_lr_scheduler, make_sgd, register_method
+
+
+def _opts(tmp_path, **kw):
+    return RunOptions(results_dir=str(tmp_path / "results"), quiet=True, **kw)
+
+
+@pytest.mark.parametrize("method", ["dense", "dst-ee", "rigl", "set", "static"])
+def test_every_method_end_to_end(method, tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method=method, sparsity=0.9, epochs=8)
+    res = run(config, _opts(tmp_path), dataset=tiny_dataset)
+
+    assert res["test_accuracy"] > 70.0  # chance is 50% on the balanced test set
+    assert set(REQUIRED_KEYS) <= set(res)
+    assert res["epochs"] == 8 and len(res["history"]) == 8
+    assert res["test_accuracy"] == res["history"][res["best_epoch"] - 1]["test"]["accuracy"]
+    assert res["best_test_accuracy"] >= res["test_accuracy"]
+    assert set(res["layer_sparsity"]) == {"fc1.weight", "fc2.weight"}
+    if method == "dense":
+        assert res["sparsity"] == 0.0 and res["exploration_rate"] is None
+    else:
+        assert res["sparsity"] == 0.9
+        for name, numel in (("fc1.weight", 2048), ("fc2.weight", 128)):
+            exact = 1 - round(0.1 * numel) / numel
+            assert res["mask_sparsity"][name] == exact  # exactly round(density * numel) active
+            assert res["layer_sparsity"][name] >= exact  # inactive weights are exact zeros
+        assert 0.1 <= res["exploration_rate"] <= 1.0
+        if method != "static":
+            assert res["mask_updates"] > 0 and res["exploration_rate"] > 0.1001
+
+    on_disk = json.loads((tmp_path / "results" / f"{res['run_id']}.json").read_text())
+    assert on_disk["test_accuracy"] == res["test_accuracy"]
+    assert [r["run_id"] for r in read_index(tmp_path / "results")] == [res["run_id"]]
+
+
+def test_identical_seeds_identical_results(tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method="dst-ee", epochs=3)
+    a = run(config, _opts(tmp_path / "a"), dataset=tiny_dataset)
+    b = run(config, _opts(tmp_path / "b"), dataset=tiny_dataset)
+    c = run(tiny_config(method="dst-ee", epochs=3, seed=1), _opts(tmp_path / "c"), dataset=tiny_dataset)
+    strip = lambda h: [{k: v for k, v in r.items() if not k.endswith("time_s")} for r in h]  # noqa: E731
+    assert strip(a["history"]) == strip(b["history"])
+    assert a["exploration_history"] == b["exploration_history"]
+    assert strip(a["history"]) != strip(c["history"])
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _kill_after(epoch):
+    def hook(record):
+        if record["epoch"] == epoch:
+            raise Interrupt
+    return hook
+
+
+def _metrics(res):
+    keep = ("best_epoch", "test_accuracy", "test_auc", "test_ap", "val_accuracy", "best_test_accuracy",
+            "layer_sparsity", "exploration_rate")
+    history = [{k: v for k, v in r.items() if not k.endswith("time_s")} for r in res["history"]]
+    return {k: res[k] for k in keep}, history, res.get("exploration_history")
+
+
+@pytest.mark.parametrize("method", ["dst-ee", "dense"])
+def test_resume_equals_uninterrupted(method, tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method=method, epochs=5)
+    full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
+    with pytest.raises(Interrupt):
+        run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset, on_epoch_end=_kill_after(2))
+    with pytest.raises(ConfigError, match="pass --resume"):
+        run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset)
+    resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
+    assert resumed["resumed_from_epoch"] == 2
+    assert _metrics(resumed) == _metrics(full)
+
+
+def test_resume_with_other_config_says_what_differs(tiny_dataset, tiny_config, tmp_path):
+    with pytest.raises(Interrupt):
+        run(tiny_config(epochs=3), _opts(tmp_path), dataset=tiny_dataset, on_epoch_end=_kill_after(1))
+    with pytest.raises(ConfigError, match=r"different config: lr: 0.1 \(checkpoint\) vs 0.2 \(now\)"):
+        run(tiny_config(epochs=3, lr=0.2), _opts(tmp_path, resume=True), dataset=tiny_dataset)
+
+
+def test_finished_run_is_not_redone_unless_forced(tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method="static", epochs=2)
+    first = run(config, _opts(tmp_path), dataset=tiny_dataset)
+    epochs = []
+    again = run(config, _opts(tmp_path), dataset=tiny_dataset, on_epoch_end=epochs.append)
+    assert epochs == [] and again["finished_at"] == first["finished_at"]
+    with pytest.raises(ConfigError, match="different config"):
+        run(tiny_config(method="static", epochs=3), _opts(tmp_path), dataset=tiny_dataset)
+    run(config, _opts(tmp_path, force=True), dataset=tiny_dataset, on_epoch_end=epochs.append)
+    assert len(epochs) == 2
+    assert len(read_index(tmp_path / "results")) == 1  # the re-run replaced its index line
+
+
+class TwoPhase(Method):
+    """A toy multi-phase method (the shape of ADMM): dense warm-up that is never selected,
+    then a penalised phase with per-epoch state."""
+
+    options = ("rho",)
+
+    def phases(self):
+        return [Phase("warmup", 2, selectable=False), Phase("penalised", 2)]
+
+    def start_phase(self, phase, model, steps_per_epoch):
+        self.epochs_seen = getattr(self, "epochs_seen", 0)
+        optimizer = make_sgd(model, self.config, lr=0.05 if phase.name == "warmup" else None)
+        return optimizer, make_lr_scheduler(optimizer, "constant", phase.epochs)
+
+    def penalty(self, model):
+        return self.config.method_options["rho"] * model.fc1.weight.pow(2).sum()
+
+    def after_epoch(self, phase, epoch):
+        self.epochs_seen += 1
+
+    def state_dict(self):
+        return {"epochs_seen": self.epochs_seen}
+
+    def load_state_dict(self, state):
+        self.epochs_seen = state["epochs_seen"]
+
+    def report(self):
+        return {"exploration_rate": None, "epochs_seen": self.epochs_seen}
+
+
+def test_plugin_method_phases_and_resume_across_phase_boundary(tiny_dataset, tiny_config, tmp_path):
+    register_method("two-phase-test", TwoPhase, replace=True)
+    try:
+        config = tiny_config(method="two-phase-test", method_options={"rho": 1e-4})
+        full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
+        assert [r["phase"] for r in full["history"]] == ["warmup", "warmup", "penalised", "penalised"]
+        assert full["best_epoch"] in (3, 4) and full["epochs_seen"] == 4
+        assert full["history"][0]["lr"] == 0.05 and full["history"][2]["lr"] == 0.1
+        with pytest.raises(Interrupt):
+            run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset, on_epoch_end=_kill_after(2))
+        resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
+        assert _metrics(resumed) == _metrics(full) and resumed["epochs_seen"] == 4
+    finally:
+        METHODS.pop("two-phase-test")
+
+
+def test_unwritable_results_dir(tiny_config, tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="not writable"):
+        run(tiny_config(), RunOptions(results_dir=str(tmp_path / "file" / "sub"), quiet=True))
+
+
+def test_sparsity_leaving_no_weight_is_a_config_error(tiny_dataset, tiny_config, tmp_path):
+    with pytest.raises(ConfigError, match="no active weight"):
+        run(tiny_config(sparsity=0.999), _opts(tmp_path), dataset=tiny_dataset)

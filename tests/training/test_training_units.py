@@ -1,0 +1,81 @@
+import pytest
+import torch
+
+from gnn_sparse.training import (
+    METHODS,
+    ConfigError,
+    Method,
+    RunConfig,
+    build_method,
+    link_metrics,
+    register_method,
+    select_best,
+)
+from gnn_sparse.training.config import config_differences
+from gnn_sparse.training.device import resolve_device
+
+
+def test_link_metrics_hand_checked():
+    logits = torch.tensor([2.0, -1.0, 0.0, 0.5])
+    labels = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    m = link_metrics(logits, labels)
+    assert m["accuracy"] == 50.0  # logit 0 -> sigmoid 0.5 -> "no link"; 0.5 -> link (wrong)
+    assert m["auc"] == pytest.approx(0.75)
+    assert 0 < m["ap"] <= 1
+    single = link_metrics(torch.tensor([1.0, -1.0]), torch.tensor([1.0, 1.0]))
+    assert single == {"accuracy": 50.0, "auc": None, "ap": None}
+    with pytest.raises(ValueError, match="1-D"):
+        link_metrics(torch.zeros(2, 2), torch.zeros(2, 2))
+
+
+def _rec(epoch, acc, auc, selectable=True):
+    return {"epoch": epoch, "selectable": selectable, "val": {"accuracy": acc, "auc": auc}}
+
+
+def test_select_best_on_validation_ties_by_auc_then_earliest():
+    history = [_rec(1, 70, 0.8), _rec(2, 75, 0.7), _rec(3, 75, 0.9), _rec(4, 75, 0.9), _rec(5, 99, 0.99, False)]
+    assert select_best(history)["epoch"] == 3
+    with pytest.raises(ValueError, match="selectable"):
+        select_best([_rec(1, 50, 0.5, False)])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"sparsity": 1.0}, "sparsity must be in"),
+    ({"sparsity": -0.1}, "sparsity must be in"),
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"batch_size": -1}, "batch_size must be a positive integer"),
+    ({"encoder": "gat"}, "encoder must be one of"),
+    ({"sparsify": "head"}, "sparsify must be one of"),
+    ({"encoder": "none", "sparsify": "gnn"}, "needs a GNN encoder"),
+    ({"lr": 0.0}, "lr must be > 0"),
+])
+def test_config_validation(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        RunConfig(**kwargs)
+
+
+def test_config_differences_and_run_id():
+    a, b = RunConfig().to_dict(), RunConfig(lr=0.05, device="cuda:0").to_dict()
+    assert config_differences(a, b) == ["lr: 0.1 (checkpoint) vs 0.05 (now)"]  # device is not compared
+    assert RunConfig(method="dense", sparsity=0.5).run_id() == "synthetic-dense-gcn-fc-s0-seed0"
+    assert RunConfig(dataset="/x/y/email.txt.gz").run_id().startswith("email.txt.gz-dst-ee")
+
+
+def test_registry():
+    assert set(METHODS) >= {"dense", "dst-ee", "rigl", "set", "static"}
+    with pytest.raises(ConfigError, match="unknown method 'admm2'"):
+        build_method(RunConfig(method="admm2"))
+    with pytest.raises(ValueError, match="already registered"):
+        register_method("dense", Method)
+    with pytest.raises(ConfigError, match="does not take option"):
+        build_method(RunConfig(method="dst-ee", method_options={"rho": 0.01}))
+    assert build_method(RunConfig(method="dense", sparsity=0.9)).target_sparsity == 0.0
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="unknown device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            resolve_device("cuda:0")

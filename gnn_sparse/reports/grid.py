@@ -1,0 +1,154 @@
+"""Which runs a comparison grid expects, and the ``quick`` / ``paper`` presets.
+
+A grid is methods x sparsities x seeds, with two refinements that mirror the paper:
+
+* ``dense`` has no sparsity, so it is expected once per seed and its key has
+  ``sparsity=None``; the report repeats its number in every sparsity column, as Tables
+  III-IV repeat the dense accuracy.
+* ``dst-ee`` is additionally expected once per exploration coefficient ``c`` (Fig. 3 of
+  the paper sweeps ``c``), so its key carries ``c``; every other method has ``c=None``.
+
+Keys are normalised (:func:`normalise_sparsity`, :func:`normalise_c`) so that a result's
+``0.9000000001`` and a requested ``0.9`` name the same cell.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Iterable, NamedTuple
+
+DENSE_METHOD = "dense"
+"""The method without a sparsity: one run per seed, shown in every sparsity column."""
+
+EXPLORATION_METHOD = "dst-ee"
+"""The method whose runs are also keyed by the exploration coefficient ``config["c"]``."""
+
+DEFAULT_METHODS = ("dense", "admm", "dst-ee", "rigl", "set")
+DEFAULT_SPARSITIES = (0.8, 0.9, 0.98)
+DEFAULT_SEEDS = (0, 1, 2)
+DEFAULT_C_VALUES = (1e-4, 1e-3, 5e-3, 1e-2)
+"""The exploration coefficients of the Fig. 3 study (issue 6)."""
+
+
+class RunKey(NamedTuple):
+    """One cell-and-seed of a grid: ``(method, sparsity, seed, c)``.
+
+    ``sparsity`` is ``None`` for dense, ``c`` is ``None`` for every method but DST-EE.
+    """
+
+    method: str
+    sparsity: float | None
+    seed: int
+    c: float | None
+
+
+def normalise_sparsity(sparsity: float) -> float:
+    """Round to 6 decimals: target sparsities are given with at most a few digits."""
+    return round(float(sparsity), 6)
+
+
+def normalise_c(c: float) -> float:
+    """Keep 6 significant digits: ``c`` spans decades (1e-4 .. 1e-2), so decimals won't do."""
+    return float(f"{float(c):.6g}")
+
+
+def make_key(method: str, sparsity: float | None, seed: int, c: float | None) -> RunKey:
+    """The normalised key of a run; drops the sparsity of dense and ``c`` of non-DST-EE runs.
+
+    Raises:
+        ValueError: a DST-EE key without ``c``, or a sparse key without a sparsity.
+    """
+    if method == DENSE_METHOD:
+        return RunKey(method, None, int(seed), None)
+    if sparsity is None:
+        raise ValueError(f"RunKey: method {method!r} needs a sparsity")
+    if method == EXPLORATION_METHOD:
+        if c is None:
+            raise ValueError(f"RunKey: method {method!r} needs the exploration coefficient c")
+        return RunKey(method, normalise_sparsity(sparsity), int(seed), normalise_c(c))
+    return RunKey(method, normalise_sparsity(sparsity), int(seed), None)
+
+
+def expected_runs(methods: Iterable[str] = DEFAULT_METHODS, sparsities: Iterable[float] = DEFAULT_SPARSITIES,
+                  seeds: Iterable[int] = DEFAULT_SEEDS,
+                  c_values: Iterable[float] = DEFAULT_C_VALUES) -> list[RunKey]:
+    """Every run a grid needs, in a stable order (method, sparsity, c, seed), without repeats.
+
+    ``dense`` contributes one key per seed; ``dst-ee`` one per sparsity x ``c`` x seed;
+    every other method one per sparsity x seed.
+
+    Args:
+        methods: method names as the runner spells them (default: :data:`DEFAULT_METHODS`).
+        sparsities: target sparsities in ``[0, 1)`` (default: :data:`DEFAULT_SPARSITIES`).
+        seeds: seeds (default: :data:`DEFAULT_SEEDS`).
+        c_values: DST-EE exploration coefficients (default: :data:`DEFAULT_C_VALUES`).
+
+    Raises:
+        ValueError: an empty axis, or a sparsity outside ``[0, 1)``.
+
+    Examples:
+        >>> [(k.method, k.sparsity, k.seed) for k in expected_runs(["dense", "rigl"], [0.9], [0, 1], [])]
+        [('dense', None, 0), ('dense', None, 1), ('rigl', 0.9, 0), ('rigl', 0.9, 1)]
+    """
+    methods, sparsities, seeds, c_values = list(methods), list(sparsities), list(seeds), list(c_values)
+    for name, axis in (("methods", methods), ("seeds", seeds)):
+        if not axis:
+            raise ValueError(f"expected_runs: no {name} given")
+    sparse = [m for m in methods if m != DENSE_METHOD]
+    if sparse and not sparsities:
+        raise ValueError(f"expected_runs: methods {sparse} need at least one sparsity")
+    if EXPLORATION_METHOD in methods and not c_values:
+        raise ValueError(f"expected_runs: method {EXPLORATION_METHOD!r} needs at least one c value")
+    bad = [s for s in sparsities if not 0.0 <= float(s) < 1.0]
+    if bad:
+        raise ValueError(f"expected_runs: sparsities must lie in [0, 1), got {bad}")
+
+    keys: dict[RunKey, None] = {}
+    for method in dict.fromkeys(methods):
+        if method == DENSE_METHOD:
+            combos = [(None, None)]
+        elif method == EXPLORATION_METHOD:
+            combos = list(itertools.product(sparsities, c_values))
+        else:
+            combos = [(s, None) for s in sparsities]
+        for (sparsity, c), seed in itertools.product(combos, seeds):
+            keys[make_key(method, sparsity, seed, c)] = None
+    return list(keys)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Epoch budgets of a grid, as data for the ``--preset`` option of ``compare``.
+
+    Args:
+        name: the preset's name.
+        description: one line for ``--help``.
+        sparse_epochs: epochs of the dynamic-sparse methods (DST-EE, RigL, SET, static).
+        admm_epochs: ``(pretrain, admm, retrain)`` epochs of the ADMM baseline; their sum
+            is the ``epochs`` its results record.
+        dense_epochs: epochs of dense training, or ``None`` to keep the run configuration's
+            default (the paper does not state a dense budget).
+    """
+
+    name: str
+    description: str
+    sparse_epochs: int
+    admm_epochs: tuple[int, int, int]
+    dense_epochs: int | None
+
+    def epochs_for(self, method: str) -> int | None:
+        """Total epochs a run of ``method`` trains under this preset (``None``: as configured)."""
+        if method == DENSE_METHOD:
+            return self.dense_epochs
+        if method == "admm":
+            return sum(self.admm_epochs)
+        return self.sparse_epochs
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset("quick", "a few epochs per run, for smoke tests of the whole pipeline",
+                    sparse_epochs=3, admm_epochs=(1, 2, 1), dense_epochs=3),
+    "paper": Preset("paper", "the paper's budgets: 50 epochs of sparse training, ADMM 20/20/20, "
+                    "dense as configured", sparse_epochs=50, admm_epochs=(20, 20, 20), dense_epochs=None),
+}
+"""``quick``: 3 epochs (ADMM 1/2/1, the fewest with one ADMM update); ``paper``: Tables III-IV."""

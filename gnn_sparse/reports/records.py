@@ -1,0 +1,139 @@
+"""Read a dataset's run results from a results folder, without crashing on bad files.
+
+The runner writes one ``<run_id>.json`` per finished run at the top of the results folder
+(plus ``index.jsonl`` and ``checkpoints/``, which are not read here). Only the public keys of
+the results contract (issue 4) are read directly. Keys outside that contract are read
+through one accessor each, so that a renamed key is fixed in one place:
+
+* :func:`validation_curve` -- ``history``: ``[{"epoch": int, "val": {"accuracy": float}, ...}]``
+* :func:`exploration_curve` -- ``exploration_history``: ``[{"t": int, "exploration_rate": float}, ...]``
+  (records with a ``"skipped"`` key, i.e. updates skipped on non-finite gradients, are left out)
+* :func:`data_fingerprint` -- ``dataset_info``: ``{"sha256": str, ...}``
+* :func:`run_versions` -- ``versions``: ``{"torch": str, ...}``
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gnn_sparse.reports.grid import EXPLORATION_METHOD, RunKey, make_key
+from gnn_sparse.training.results import REQUIRED_KEYS
+
+
+class NoRunsError(FileNotFoundError):
+    """The results folder holds no readable run of the requested dataset."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run: its grid key, the file it came from and the results dict."""
+
+    key: RunKey
+    path: Path
+    result: dict[str, Any]
+
+    @property
+    def failed(self) -> bool:
+        """A run whose test accuracy is missing or not finite (e.g. training diverged)."""
+        value = self.result["test_accuracy"]
+        return value is None or not math.isfinite(value)
+
+
+@dataclass
+class LoadedRuns:
+    """What :func:`load_runs` found: usable runs, and each file it could not use and why."""
+
+    runs: list[Run] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    """``(file name, reason)`` for corrupt, incomplete or superseded files."""
+    other_datasets: int = 0
+    """How many result files name another dataset (ignored, even if incomplete)."""
+
+
+def validation_curve(result: dict[str, Any]) -> list[tuple[int, float]]:
+    """``[(epoch, validation accuracy %), ...]`` from ``result["history"]``.
+
+    Expects ``history`` as a list of per-epoch records ``{"epoch": int, "val":
+    {"accuracy": float, ...}, ...}`` (the runner's format); ``[]`` when absent.
+    """
+    return [(int(r["epoch"]), float(r["val"]["accuracy"])) for r in result.get("history") or []]
+
+
+def exploration_curve(result: dict[str, Any]) -> list[float]:
+    """Exploration rate R after each mask update, in order (round 1, 2, ...).
+
+    Expects ``result["exploration_history"]`` as a list of ``{"t": int,
+    "exploration_rate": float, ...}``; records marked ``"skipped"`` did not change the
+    masks and are left out. ``[]`` when absent (dense and ADMM runs).
+    """
+    records = result.get("exploration_history") or []
+    return [float(r["exploration_rate"]) for r in sorted(records, key=lambda r: r["t"]) if "skipped" not in r]
+
+
+def data_fingerprint(result: dict[str, Any]) -> str | None:
+    """The sha256 of the graph file the run trained on, ``result["dataset_info"]["sha256"]``."""
+    return (result.get("dataset_info") or {}).get("sha256")
+
+
+def run_versions(result: dict[str, Any]) -> dict[str, str]:
+    """Library versions the run recorded, ``result["versions"]`` (``{}`` when absent)."""
+    return dict(result.get("versions") or {})
+
+
+def run_key(result: dict[str, Any]) -> RunKey:
+    """The grid key of a result; DST-EE's ``c`` comes from ``result["config"]["c"]``."""
+    c = result["config"].get("c") if result["method"] == EXPLORATION_METHOD else None
+    return make_key(result["method"], result["sparsity"], result["seed"], c)
+
+
+def load_runs(results_dir: str | os.PathLike, dataset: str) -> LoadedRuns:
+    """Every finished run of ``dataset`` in ``results_dir`` (top-level ``*.json`` files).
+
+    A file that is not valid JSON, lacks contract keys or cannot be keyed is listed in
+    ``problems`` by name instead of raising. When several files hold the same run key (a
+    re-run under another name), the most recently written one is used and the others are
+    listed as superseded. Runs of other datasets are counted and otherwise ignored.
+
+    Raises:
+        NoRunsError: ``results_dir`` does not exist or holds no usable run of ``dataset``.
+    """
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        raise NoRunsError(f"no results folder {folder} (nothing has been run there yet)")
+    loaded = LoadedRuns()
+    by_key: dict[RunKey, list[Run]] = {}
+    for path in sorted(folder.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name)):
+        try:
+            with open(path, encoding="utf-8") as f:
+                result = json.load(f)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            loaded.problems.append((path.name, f"unreadable: {err}"))
+            continue
+        if not isinstance(result, dict):
+            loaded.problems.append((path.name, "not a results object"))
+            continue
+        if result.get("dataset", dataset) != dataset:
+            loaded.other_datasets += 1
+            continue
+        missing = [k for k in REQUIRED_KEYS if k not in result]
+        if missing:
+            loaded.problems.append((path.name, f"incomplete: lacks {', '.join(missing)}"))
+            continue
+        try:
+            key = run_key(result)
+        except (TypeError, ValueError, AttributeError) as err:
+            loaded.problems.append((path.name, f"cannot tell which run it is: {err}"))
+            continue
+        by_key.setdefault(key, []).append(Run(key, path, result))
+    for runs in by_key.values():
+        *older, newest = runs
+        loaded.problems.extend((r.path.name, f"superseded by {newest.path.name} (same run)") for r in older)
+        loaded.runs.append(newest)
+    if not loaded.runs:
+        found = f"; unusable files: {', '.join(n for n, _ in loaded.problems)}" if loaded.problems else ""
+        raise NoRunsError(f"no runs of dataset {dataset!r} in {folder}{found}")
+    return loaded

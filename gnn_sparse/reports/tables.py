@@ -1,0 +1,191 @@
+r"""Tables III-IV layout: a row per method, a column per sparsity, mean ± std over seeds.
+
+Each cell aggregates the runs of one (method, ``c``, sparsity) over the expected seeds:
+
+.. math::
+    \bar{x} = \frac{1}{n}\sum_{i=1}^{n} x_i, \qquad
+    s = \sqrt{\frac{1}{n-1}\sum_{i=1}^{n} (x_i - \bar{x})^2}
+
+(the *sample* standard deviation, ``ddof=1``; with ``n = 1`` it is undefined and shown as
+``–``). Cells state ``n`` as ``n=found/expected``; a cell without any finished run reads
+``missing`` (or ``failed`` when a run exists but has no finite test metric; failed runs
+are counted in every cell). Dense has no
+sparsity: its seeds fill every column, as the paper repeats the dense number.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from gnn_sparse.reports.grid import RunKey
+from gnn_sparse.reports.paper import reported_rows
+from gnn_sparse.reports.records import Run
+
+METHOD_LABELS = {
+    "dense": "Dense", "admm": "Prune-from-dense (ADMM)", "dst-ee": "DST-EE", "rigl": "RigL",
+    "set": "SET", "static": "Static sparse",
+}
+"""Display names as in the paper; an unknown method is shown by its own name."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A results key summarised as one table.
+
+    Args:
+        key: the results key (``test_accuracy``, ...).
+        title: the table's heading.
+        digits: decimals shown.
+        with_paper: whether the paper's reported accuracies are appended.
+    """
+
+    key: str
+    title: str
+    digits: int
+    with_paper: bool
+
+
+METRICS = (
+    Metric("test_accuracy", "Test accuracy (%) at the best validation epoch", 2, True),
+    Metric("test_auc", "Test ROC-AUC at the best validation epoch", 4, False),
+    Metric("best_test_accuracy", "Best test accuracy (%) over epochs, selected on test like the paper's code",
+           2, True),
+)
+"""The tables of ``table.md``: accuracy (the paper's metric), AUC, and the test-selected
+accuracy that matches how the paper's numbers were chosen."""
+
+SUMMARY_COLUMNS = ["source", "method", "c", "label", "sparsity", "epochs", "mean", "std", "n", "n_expected",
+                   "n_failed"]
+
+
+def row_label(method: str, c: float | None) -> str:
+    """``"DST-EE (c=0.001)"``, ``"RigL"``: a row per method, and per ``c`` for DST-EE."""
+    label = METHOD_LABELS.get(method, method)
+    return label if c is None else f"{label} (c={c:g})"
+
+
+def run_status(runs: Iterable[Run], expected: Sequence[RunKey]) -> pd.DataFrame:
+    """One row per expected run: ``method, sparsity, seed, c, status`` (``ok``/``failed``/``missing``)."""
+    found = {r.key: r for r in runs}
+    rows = []
+    for key in expected:
+        run = found.get(key)
+        status = "missing" if run is None else "failed" if run.failed else "ok"
+        rows.append({**key._asdict(), "status": status})
+    return pd.DataFrame(rows, columns=["method", "sparsity", "seed", "c", "status"])
+
+
+def summarise(runs: Iterable[Run], expected: Sequence[RunKey], metric: str) -> pd.DataFrame:
+    """Mean, sample std (ddof=1) and counts of ``metric`` per (method, c, sparsity) cell.
+
+    Only expected runs count; failed runs (non-finite metric) count as not found. Dense
+    rows are repeated in every sparsity of the grid.
+
+    Returns:
+        A frame with :data:`SUMMARY_COLUMNS` (``source == "measured"``), in grid order;
+        ``epochs`` is the set of epoch counts of a row's runs (all sparsities), e.g. ``"50"``.
+    """
+    found = {r.key: r for r in runs}
+    sparsities = grid_sparsities(expected)
+    rows = []
+    for key in expected:
+        run = found.get(key)
+        value = float("nan") if run is None or run.result[metric] is None else float(run.result[metric])
+        columns = sparsities if key.sparsity is None else [key.sparsity]
+        for sparsity in columns:
+            rows.append({"label": row_label(key.method, key.c), "method": key.method, "c": key.c,
+                         "sparsity": sparsity, "value": value, "failed": run is not None and run.failed,
+                         "epochs": None if run is None else run.result["epochs"]})
+    frame = pd.DataFrame(rows)
+    frame["epochs"] = frame.groupby("label", sort=False)["epochs"].transform(
+        lambda e: ", ".join(str(int(x)) for x in sorted(set(e.dropna()))))
+    grouped = frame.groupby(["label", "sparsity"], sort=False, dropna=False)
+    summary = grouped["value"].agg(mean="mean", std=lambda v: v.std(ddof=1), n="count", n_expected="size")
+    summary["n_failed"] = grouped["failed"].sum()
+    summary[["method", "c", "epochs"]] = grouped[["method", "c", "epochs"]].first()
+    summary = summary.reset_index()
+    summary["source"] = "measured"
+    return summary[SUMMARY_COLUMNS]
+
+
+def reported_summary(dataset: str, sparsities: Sequence[float | None]) -> pd.DataFrame:
+    """The paper's rows for ``dataset`` at the grid's sparsities (``source == "reported"``)."""
+    rows = []
+    for row in reported_rows(dataset):
+        for sparsity in sparsities:
+            value = row.accuracy.get(sparsity, float("nan"))
+            rows.append({"source": "reported", "method": row.method, "c": None,
+                         "label": f"{METHOD_LABELS.get(row.method, row.method)} (reported)",
+                         "sparsity": sparsity, "epochs": "" if row.epochs is None else str(row.epochs),
+                         "mean": value, "std": float("nan"), "n": 1, "n_expected": 1, "n_failed": 0})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def grid_sparsities(expected: Sequence[RunKey]) -> list[float | None]:
+    """The sparsity columns of a grid, ascending; ``[None]`` for a dense-only grid."""
+    return sorted({k.sparsity for k in expected if k.sparsity is not None}) or [None]
+
+
+def sparsity_header(sparsity: float | None) -> str:
+    """``0.9`` -> ``"90%"``, as the paper's column headings; ``None`` (dense-only grid) -> ``"dense"``."""
+    return "dense" if sparsity is None or pd.isna(sparsity) else f"{sparsity * 100:g}%"
+
+
+def format_cell(mean: float, std: float, n: int, n_expected: int, n_failed: int, source: str, digits: int) -> str:
+    """``"83.12 ± 0.20 (n=3/3)"``; ``"83.12 ± – (n=1/3)"`` when n=1; ``"missing (n=0/3)"``
+    or ``"failed (n=0/3)"`` when no run finished; failures are counted, e.g. ``(n=2/3, 1 failed)``.
+
+    A reported paper value has no spread and is shown as the bare number.
+    """
+    if source == "reported":
+        return "" if math.isnan(mean) else f"{mean:.{digits}f}"
+    failed = f", {n_failed} failed" if n_failed else ""
+    if n == 0:
+        return f"{'failed' if n_failed else 'missing'} (n=0/{n_expected}{failed})"
+    spread = "–" if math.isnan(std) else f"{std:.{digits}f}"
+    return f"{mean:.{digits}f} ± {spread} (n={n}/{n_expected}{failed})"
+
+
+def wide_text(summary: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """The Markdown layout: ``method, epochs`` (``–`` when unknown, as the paper's dense row)
+    then one formatted column per sparsity."""
+    columns = ["mean", "std", "n", "n_expected", "n_failed", "source"]
+    summary = summary.assign(cell=[format_cell(*v, digits) for v in summary[columns].itertuples(index=False)])
+    wide = _pivot(summary, values="cell").reset_index()
+    wide["epochs"] = wide["epochs"].replace("", "–")
+    return wide.drop(columns="source").rename(columns={"label": "method"})
+
+
+def wide_numeric(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The CSV layout: one row per table row, ``<sparsity>_{mean,std,n,n_expected,n_failed}`` columns."""
+    stats = ("mean", "std", "n", "n_expected", "n_failed")
+    parts = {stat: _pivot(summary, values=stat) for stat in stats}
+    headers = parts["mean"].columns
+    wide = pd.concat([parts[stat][[h]].rename(columns={h: f"{h}_{stat}"}) for h in headers for stat in stats],
+                     axis=1).reset_index()
+    wide.insert(0, "metric", metric)
+    return wide
+
+
+def _pivot(summary: pd.DataFrame, values: str) -> pd.DataFrame:
+    """Rows keyed by (source, label, epochs) in first-seen order, a column per sparsity
+    named by :func:`sparsity_header`, in first-seen order."""
+    index = ["source", "label", "epochs"]
+    frame = summary.assign(column=summary["sparsity"].map(sparsity_header))
+    wide = frame.pivot(index=index, columns="column", values=values)
+    rows = list(dict.fromkeys(zip(*(frame[c] for c in index))))
+    return wide.reindex(index=pd.MultiIndex.from_tuples(rows, names=index),
+                        columns=list(frame["column"].drop_duplicates()))
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub Markdown table of ``frame`` (``DataFrame.to_markdown`` would need ``tabulate``,
+    which the project does not depend on)."""
+    header = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join("" if v is None else str(v) for v in row) + " |")
+    return "\n".join(lines)

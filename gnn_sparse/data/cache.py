@@ -21,9 +21,12 @@ import torch
 
 from gnn_sparse.utils.io import atomic_torch_save
 
-FORMAT_VERSION = 1
-ARRAY_KEYS = ("forbidden", "train_edge_index", "test_edge_index") + tuple(
-    f"{s}_{k}" for s in ("train", "val", "test") for k in ("pos", "neg", "time_range")
+FORMAT_VERSION = 2
+"""Bumped whenever the stored arrays change, so older entries are rebuilt (2: the
+time-sorted events and each split's event indices, for :meth:`TemporalLinkDataset.events`)."""
+EVENT_KEYS = ("event_src", "event_dst", "event_time")
+ARRAY_KEYS = ("forbidden", "train_edge_index", "test_edge_index") + EVENT_KEYS + tuple(
+    f"{s}_{k}" for s in ("train", "val", "test") for k in ("pos", "neg", "time_range", "events")
 )
 
 
@@ -83,4 +86,16 @@ def _check(blob, meta: dict) -> str | None:
             a.dim() != 2 or a.shape[0] != 2 or (a.numel() and not (0 <= int(a.min()) and int(a.max()) < n))
         ):
             return f"array {k} has shape {tuple(a.shape)} or node ids outside [0, {n})"
+    e = blob["num_events"]
+    for k in EVENT_KEYS:
+        a = arrays[k]
+        ids_ok = k == "event_time" or not e or (0 <= int(a.min()) and int(a.max()) < n)
+        if a.dim() != 1 or a.numel() != e or not ids_ok:
+            return f"array {k} has shape {tuple(a.shape)} (expected [{e}]) or node ids outside [0, {n})"
+    for s in ("train", "val", "test"):
+        a = arrays[f"{s}_events"]
+        if a.dim() != 1 or a.numel() != arrays[f"{s}_pos"].shape[1] or (
+            a.numel() and not (0 <= int(a.min()) and int(a.max()) < e)
+        ):
+            return f"array {s}_events has shape {tuple(a.shape)} or event indices outside [0, {e})"
     return None

@@ -55,8 +55,11 @@ def build_splits(
 
     Returns:
         ``forbidden`` (sorted pair keys of all edges), ``train_edge_index`` and
-        ``test_edge_index`` (val uses the train graph), and per split ``<s>_pos``,
-        ``<s>_neg`` (``[2, *]``) and ``<s>_time_range`` (``[2]``).
+        ``test_edge_index`` (val uses the train graph), per split ``<s>_pos``,
+        ``<s>_neg`` (``[2, *]``), ``<s>_time_range`` (``[2]``) and ``<s>_events`` (sorted
+        ``int64`` indices of the split's positive events into the time-sorted events), and
+        the time-sorted events themselves: ``event_src``, ``event_dst`` (``int64 [E]``) and
+        ``event_time`` (``float64 [E]``), stable-sorted by time (ties keep file order).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
@@ -77,12 +80,16 @@ def build_splits(
         "forbidden": forbidden,
         "train_edge_index": keys_to_edge_index(unique_pairs(src[train], dst[train], n, directed), n),
         "test_edge_index": keys_to_edge_index(unique_pairs(src[seen], dst[seen], n, directed), n),
+        "event_src": src.astype(np.int64, copy=False),
+        "event_dst": dst.astype(np.int64, copy=False),
+        "event_time": time.astype(np.float64, copy=False),
     }
     for name, idx, rng in zip(SPLIT_NAMES, indices, neg_rngs):
         pos = np.stack([src[idx], dst[idx]])
         out[f"{name}_pos"] = pos
         out[f"{name}_neg"] = sample_negatives(pos, n, forbidden, rng, neg_ratio)
         out[f"{name}_time_range"] = np.array([time[idx].min(), time[idx].max()])
+        out[f"{name}_events"] = np.asarray(idx, dtype=np.int64)
     return out
 
 
@@ -101,6 +108,9 @@ class TemporalLinkDataset:
             (``LongTensor [2, E]``), ``edge_label_index`` (``LongTensor [2, P + N]``),
             ``edge_label`` (``FloatTensor [P + N]``), ``num_nodes`` and ``time_range``
             (``(first, last)`` as floats). All tensors are on the CPU.
+
+    The temporal events themselves (time-sorted, with their timestamps) are returned by
+    :meth:`events`, e.g. for the temporal random walks of :mod:`gnn_sparse.features`.
     """
 
     def __init__(
@@ -123,6 +133,9 @@ class TemporalLinkDataset:
         self.neg_ratio = neg_ratio
         self._forbidden = arrays["forbidden"].numpy()
         self._train_pos = arrays["train_pos"]
+        self._events = EdgeList(_readonly(arrays["event_src"]), _readonly(arrays["event_dst"]),
+                                _readonly(arrays["event_time"]), num_nodes)
+        self._split_events = {s: _readonly(arrays[f"{s}_events"]) for s in SPLIT_NAMES}
         edge_index = {"train": arrays["train_edge_index"], "val": arrays["train_edge_index"],
                       "test": arrays["test_edge_index"]}
         for split in SPLIT_NAMES:
@@ -132,6 +145,45 @@ class TemporalLinkDataset:
                         edge_label=label, num_nodes=num_nodes)
             data.time_range = (first, last)
             setattr(self, split, data)
+
+    def events(self, *splits: str) -> EdgeList:
+        """The temporal events of the named splits, time-sorted (all events without arguments).
+
+        Args:
+            *splits: any of ``"train"``, ``"val"``, ``"test"``; the result is the union *by
+                event* (an event in two splits, possible with ``split="original"``, appears
+                once; repeated interactions of a pair are distinct events and all kept).
+
+        Returns:
+            :class:`~gnn_sparse.data.parse.EdgeList` with ``src``, ``dst`` (``int64 [E']``),
+            ``time`` (``float64 [E']``), in time order (stable: ties keep file order), and
+            ``num_nodes`` of the whole dataset. The arrays are read-only (without arguments,
+            views of the dataset's own arrays; otherwise copies).
+
+        Raises:
+            ValueError: an unknown split name.
+
+        Example:
+            >>> from gnn_sparse.data import load_dataset
+            >>> ds = load_dataset("synthetic", num_nodes=100, num_events=2000)
+            >>> ds.events("train", "val").num_events  # the events visible at test time
+            1600
+        """
+        unknown = [s for s in splits if s not in SPLIT_NAMES]
+        if unknown:
+            raise ValueError(f"events: unknown split(s) {unknown}; choose from {SPLIT_NAMES}")
+        if not splits:
+            return self._events
+        wanted = dict.fromkeys(splits)
+        if len(wanted) == 1:
+            idx = self._split_events[splits[0]]
+        else:  # union by event index in O(E), already in time order
+            keep = np.zeros(self.num_events, dtype=bool)
+            for s in wanted:
+                keep[self._split_events[s]] = True
+            idx = np.flatnonzero(keep)
+        ev = self._events
+        return EdgeList(_readonly(ev.src[idx]), _readonly(ev.dst[idx]), _readonly(ev.time[idx]), self.num_nodes)
 
     def resample_train_negatives(
         self, generator_or_seed: int | np.random.Generator | torch.Generator
@@ -159,6 +211,13 @@ class TemporalLinkDataset:
         )
         return (f"{type(self).__name__}(name={self.name!r}, num_nodes={self.num_nodes}, "
                 f"num_events={self.num_events}, directed={self.directed}, {sizes})")
+
+
+def _readonly(array: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A numpy view of ``array`` that cannot be written through (the dataset's data stays intact)."""
+    view = (array.numpy() if isinstance(array, torch.Tensor) else array).view()
+    view.flags.writeable = False
+    return view
 
 
 def _labelled(pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

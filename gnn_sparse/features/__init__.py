@@ -6,13 +6,16 @@
     z = twalk_embeddings(src, dst, time, num_nodes)      # events visible to the split
     x = pair_features(z, data.edge_label_index)          # [P, 2 * dim]
 
+    z = dataset_twalk_embeddings(ds)                     # a loaded dataset: train+val events
+    x_test = pair_features(z, ds.test.edge_label_index)  # (leaky=True: the whole graph)
+
 Modules: :mod:`~.walks` (vectorised time-respecting walks), :mod:`~.embedding` (skip-gram
 via gensim), :mod:`~.pairs` (edge feature = concat), :mod:`~.twalk` (which events each split
 may see, the cached pipeline).
 """
 from gnn_sparse.features.embedding import skipgram_embeddings
 from gnn_sparse.features.pairs import pair_features
-from gnn_sparse.features.twalk import twalk_embeddings, visible_splits
+from gnn_sparse.features.twalk import dataset_twalk_embeddings, feature_cache_dir, twalk_embeddings, visible_splits
 from gnn_sparse.features.walks import TemporalWalks, temporal_random_walks
 
 __all__ = [
@@ -21,5 +24,7 @@ __all__ = [
     "skipgram_embeddings",
     "pair_features",
     "twalk_embeddings",
+    "dataset_twalk_embeddings",
+    "feature_cache_dir",
     "visible_splits",
 ]

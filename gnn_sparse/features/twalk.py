@@ -24,6 +24,11 @@ recovers 76%). So a run computes the embedding once, for the split it reports
 validation edges are then visible in the features used for model selection, test edges
 never are.
 
+For a loaded dataset, :func:`dataset_twalk_embeddings` does exactly that: it takes the
+events of :meth:`~gnn_sparse.data.TemporalLinkDataset.events` for ``visible_splits("test",
+leaky=leaky)`` and caches under :func:`feature_cache_dir` (``<data root>/processed/features/
+<dataset>-<raw sha256 prefix>/``, next to the processed splits); ``run_link_prediction.py --encoder twalk`` uses it.
+
 Cache: :func:`twalk_embeddings` with ``cache_dir`` stores the result in
 ``<cache_dir>/twalk-<key>.pt``, where ``key`` hashes the events themselves (so the data
 fingerprint and the visible split are both in it), ``num_nodes``, every walk and
@@ -128,6 +133,68 @@ def twalk_embeddings(
     if path is not None:
         atomic_torch_save({"format": CACHE_FORMAT, "meta": meta, "embeddings": out}, path)
     return out
+
+
+def dataset_twalk_embeddings(
+    dataset,
+    *,
+    leaky: bool = False,
+    walks_per_node: int = 10,
+    walk_length: int = 5,
+    dt: float | None = None,
+    dim: int = 8,
+    window: int = 10,
+    negatives: int = 5,
+    epochs: int = 5,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> torch.Tensor:
+    """The one node embedding of a run on ``dataset`` (see the module docstring).
+
+    Trained on the events visible to the test split (train and val events;
+    ``visible_splits("test")``), or on every event with ``leaky=True`` (the original,
+    leaky protocol). Train, val and test pair features all come from this one embedding:
+    ``pair_features(z, dataset.train.edge_label_index)`` etc.
+
+    Args:
+        dataset: a :class:`~gnn_sparse.data.TemporalLinkDataset`.
+        leaky: train on the whole graph, test edges included (default: ``False``).
+        walks_per_node, walk_length, dt, dim, window, negatives, epochs, seed, cache_dir:
+            as in :func:`twalk_embeddings` (for the usual cache folder pass
+            :func:`feature_cache_dir` of the dataset).
+
+    Returns:
+        ``FloatTensor [dataset.num_nodes, dim]``.
+
+    Example:
+        >>> from gnn_sparse.data import load_dataset
+        >>> from gnn_sparse.features import pair_features
+        >>> ds = load_dataset("synthetic", num_nodes=100, num_events=2000)
+        >>> z = dataset_twalk_embeddings(ds, walks_per_node=2)
+        >>> pair_features(z, ds.test.edge_label_index).shape
+        torch.Size([800, 16])
+    """
+    events = dataset.events(*visible_splits("test", leaky=leaky))
+    return twalk_embeddings(
+        events.src, events.dst, events.time, dataset.num_nodes, walks_per_node=walks_per_node,
+        walk_length=walk_length, dt=dt, dim=dim, window=window, negatives=negatives, epochs=epochs,
+        seed=seed, cache_dir=cache_dir,
+    )
+
+
+def feature_cache_dir(dataset, root: str | os.PathLike | None = None) -> Path | None:
+    """``<data root>/processed/features/<name>-<sha256[:16]>`` for a dataset read from a file; ``None``
+    (no cache) for the generated ``synthetic`` graph, which the data cache does not keep either.
+
+    ``root`` is the data root (default: ``$GNN_SPARSE_DATA``, else ``<repo>/datasets``). The
+    folder names the data fingerprint for people; the cache key itself hashes the events.
+    """
+    if dataset.source_path is None:
+        return None
+    from gnn_sparse.data.registry import data_root
+
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset.name)
+    return Path(data_root(root)) / "processed" / "features" / f"{name}-{dataset.sha256[:16]}"
 
 
 def _cache_meta(src, dst, time, num_nodes, walk_params, embed_params) -> dict:

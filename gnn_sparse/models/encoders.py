@@ -112,9 +112,18 @@ class SAGEEncoder(_ConvStack):
         return x
 
 
-ENCODERS: dict[str, type[_ConvStack] | None] = {"gcn": GCNEncoder, "sage": SAGEEncoder, "none": None}
+ENCODERS: dict[str, type[_ConvStack] | None] = {"gcn": GCNEncoder, "sage": SAGEEncoder, "none": None,
+                                                "twalk": None}
 """Encoder names accepted by :func:`~gnn_sparse.models.build_link_predictor` (``none``: no
-message passing, the node embedding feeds the head directly)."""
+message passing, the learnable node embedding feeds the head directly; ``twalk``: fixed node
+features given by the caller, see :data:`FIXED_FEATURE_ENCODERS`)."""
+
+FIXED_FEATURE_ENCODERS: dict[str, str] = {
+    "twalk": "temporal random walks + skip-gram node embeddings (the original pipeline; "
+             ":func:`gnn_sparse.features.dataset_twalk_embeddings`)",
+}
+"""Encoders whose node features are computed once, before training, and never trained: the
+model holds them as a fixed buffer and only ``fc1``/``fc2`` learn."""
 
 
 def prepare_graph(encoder: nn.Module | None, edge_index: Tensor, num_nodes: int):

@@ -6,7 +6,7 @@ import fnmatch
 import torch
 from torch import Tensor, nn
 
-from gnn_sparse.models.encoders import ENCODERS, prepare_graph
+from gnn_sparse.models.encoders import ENCODERS, FIXED_FEATURE_ENCODERS, prepare_graph
 
 SPARSIFY_SCOPES: dict[str, tuple[str, ...]] = {
     "fc": ("fc1.weight", "fc2.weight"),
@@ -31,12 +31,22 @@ class LinkPredictor(nn.Module):
     probability of a link is :math:`\sigma(\hat y)`; train with
     :func:`~torch.nn.functional.binary_cross_entropy_with_logits`.
 
+    With ``node_features`` (e.g. the temporal-walk skip-gram embeddings of the original
+    pipeline, :func:`gnn_sparse.features.dataset_twalk_embeddings`), :math:`z` is that fixed
+    matrix instead: it is a non-persistent buffer (not a parameter, not trained, not in the
+    ``state_dict``, so checkpoints stay small; rebuild the model with the same features to
+    load one), there is no learnable embedding and no encoder, and
+    :math:`[z_u \,\|\, z_v]` is exactly :func:`gnn_sparse.features.pair_features`. Only
+    ``fc1`` and ``fc2`` train, and a forward pass is a row gather plus the head.
+
     Args:
         num_nodes: number of nodes (rows of the embedding).
-        embedding_dim: size of the learnable node input.
+        embedding_dim: size of the learnable node input (with ``node_features``: their width).
         encoder: a module with ``prepare(edge_index, num_nodes)`` and ``forward(x, graph)``
             mapping ``embedding_dim`` to ``encoder.out_channels`` features, or ``None``.
         fc_hidden: width of ``fc1`` (default: 128).
+        node_features: fixed ``[num_nodes, embedding_dim]`` node features, or ``None`` for a
+            learnable embedding (default). Excludes ``encoder``.
 
     Shapes:
         - :meth:`encode`: prepared graph -> :math:`(|V|, d)`
@@ -45,7 +55,7 @@ class LinkPredictor(nn.Module):
     """
 
     def __init__(self, num_nodes: int, embedding_dim: int, encoder: nn.Module | None = None,
-                 fc_hidden: int = 128):
+                 fc_hidden: int = 128, node_features: Tensor | None = None):
         super().__init__()
         name = type(self).__name__
         for arg, value in (("num_nodes", num_nodes), ("embedding_dim", embedding_dim), ("fc_hidden", fc_hidden)):
@@ -55,14 +65,32 @@ class LinkPredictor(nn.Module):
             raise ValueError(f"'{name}': the encoder takes {encoder.in_channels} input features, "
                              f"the embedding has {embedding_dim}")
         self.num_nodes = num_nodes
-        self.embedding = nn.Embedding(num_nodes, embedding_dim)
+        if node_features is None:
+            self.embedding = nn.Embedding(num_nodes, embedding_dim)
+        else:
+            if encoder is not None:
+                raise ValueError(f"'{name}': fixed node_features take no encoder")
+            if node_features.dim() != 2 or tuple(node_features.shape) != (num_nodes, embedding_dim):
+                raise ValueError(f"'{name}': node_features must have shape ({num_nodes}, {embedding_dim}), "
+                                 f"got {tuple(node_features.shape)}")
+            if not node_features.is_floating_point() or not torch.isfinite(node_features).all():
+                raise ValueError(f"'{name}': node_features must be finite floats")
+            self.embedding = None
+            self.register_buffer("node_features", node_features.detach().to(torch.float32).clone(),
+                                 persistent=False)
         self.encoder = encoder
         node_dim = embedding_dim if encoder is None else encoder.out_channels
         self.fc1 = nn.Linear(2 * node_dim, fc_hidden)
         self.fc2 = nn.Linear(fc_hidden, 1)
 
+    @property
+    def fixed_features(self) -> bool:
+        """Whether the node features are fixed (given at construction) rather than learned."""
+        return self.embedding is None
+
     def reset_parameters(self) -> None:
-        self.embedding.reset_parameters()
+        if self.embedding is not None:
+            self.embedding.reset_parameters()
         if self.encoder is not None:
             self.encoder.reset_parameters()
         self.fc1.reset_parameters()
@@ -86,6 +114,8 @@ class LinkPredictor(nn.Module):
         """
         if std <= 0:
             raise ValueError(f"'{type(self).__name__}.calibrate' needs std > 0, got {std}")
+        if self.fixed_features:  # given features are used as they are (the original pipeline's)
+            return float(self.node_features.std())
         reached = float(self.encode(graph).std())
         for _ in range(iterations):
             if reached == 0 or abs(reached - std) <= 1e-3 * std:
@@ -99,6 +129,8 @@ class LinkPredictor(nn.Module):
         return prepare_graph(self.encoder, edge_index, self.num_nodes)
 
     def encode(self, graph) -> Tensor:
+        if self.fixed_features:
+            return self.node_features
         x = self.embedding.weight
         return x if self.encoder is None else self.encoder(x, graph)
 
@@ -125,22 +157,34 @@ class LinkPredictor(nn.Module):
         return names
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(num_nodes={self.num_nodes}, encoder={self.encoder!r}, "
+        encoder = "fixed node features" if self.fixed_features else repr(self.encoder)
+        return (f"{type(self).__name__}(num_nodes={self.num_nodes}, encoder={encoder}, "
                 f"fc1={self.fc1.in_features}->{self.fc1.out_features}, fc2={self.fc2.in_features}->1)")
 
 
 def build_link_predictor(num_nodes: int, encoder: str = "gcn", embedding_dim: int = 64,
                          hidden_dim: int = 32, out_dim: int = 8, num_layers: int = 2,
-                         fc_hidden: int = 128) -> LinkPredictor:
+                         fc_hidden: int = 128, node_features: Tensor | None = None) -> LinkPredictor:
     """The paper's link predictor with a named encoder.
 
     ``encoder`` is a key of :data:`~gnn_sparse.models.encoders.ENCODERS`: ``"gcn"`` (default:
     embedding 64 -> GCNConv -> 32 -> GCNConv -> 8, pair feature 16), ``"sage"``, or ``"none"``
     (no message passing: an ``out_dim``-sized learnable embedding per node feeds the head, as
-    the original pipeline's fixed 8-dimensional node embeddings did).
+    the original pipeline's fixed 8-dimensional node embeddings did), or ``"twalk"`` (the
+    original pipeline itself: the given fixed ``node_features`` ``[num_nodes, k]``, e.g. from
+    :func:`gnn_sparse.features.dataset_twalk_embeddings`, feed the head, which takes ``2k``;
+    ``embedding_dim``, ``hidden_dim``, ``out_dim`` and ``num_layers`` are then unused).
     """
     if encoder not in ENCODERS:
         raise ValueError(f"unknown encoder {encoder!r}; expected one of {', '.join(ENCODERS)}")
+    if encoder in FIXED_FEATURE_ENCODERS:
+        if node_features is None:
+            raise ValueError(f"encoder {encoder!r} needs its fixed node_features "
+                             "(e.g. gnn_sparse.features.dataset_twalk_embeddings(dataset))")
+        return LinkPredictor(num_nodes, node_features.size(-1), None, fc_hidden, node_features=node_features)
+    if node_features is not None:
+        raise ValueError(f"encoder {encoder!r} learns its node input; node_features are only for "
+                         f"{', '.join(FIXED_FEATURE_ENCODERS)}")
     cls = ENCODERS[encoder]
     if cls is None:
         return LinkPredictor(num_nodes, out_dim, None, fc_hidden)

@@ -1,0 +1,59 @@
+"""Fixed node features of the encoders in :data:`~gnn_sparse.models.encoders.FIXED_FEATURE_ENCODERS`.
+
+The runner calls :func:`fixed_node_features` once per run, before building the model, and
+hands the result to :func:`~gnn_sparse.models.build_link_predictor`; nothing else in the
+training path (loop, methods, checkpoints) knows that the features are fixed, so every
+method works on top of them unchanged.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from gnn_sparse.models.encoders import FIXED_FEATURE_ENCODERS
+
+
+def fixed_node_features(config, dataset) -> tuple[torch.Tensor | None, dict[str, Any] | None]:
+    """``(features [N, k], description)`` for a fixed-feature encoder, ``(None, None)`` otherwise.
+
+    ``twalk``: :func:`gnn_sparse.features.dataset_twalk_embeddings` with the run's walk and
+    skip-gram options (``config.walks_per_node``, ``walk_length``, ``walk_dt``,
+    ``out_dim`` as the dimension, ``skipgram_window``, ``skipgram_negatives``,
+    ``skipgram_epochs``, seeded by ``config.seed``), trained on the train and val events (the
+    test split's visible events) or, with ``config.leaky_embeddings``, on the whole graph.
+    Cached under ``<data root>/processed/features/`` (:func:`gnn_sparse.features.feature_cache_dir`),
+    so a rerun or a resumed run reads the same embedding back.
+
+    Args:
+        config: a :class:`~gnn_sparse.training.RunConfig` (or anything with its attributes).
+        dataset: the run's :class:`~gnn_sparse.data.TemporalLinkDataset`.
+
+    Returns:
+        The features, and a JSON-ready description for the results (``encoder``,
+        ``leaky_embeddings``, ``trained_on``, ``visible_events``, parameters, ``cache_dir``,
+        ``time_s``).
+    """
+    if config.encoder not in FIXED_FEATURE_ENCODERS:
+        return None, None
+    from gnn_sparse.features import dataset_twalk_embeddings, feature_cache_dir, visible_splits
+
+    tick = time.perf_counter()
+    params = dict(walks_per_node=config.walks_per_node, walk_length=config.walk_length, dt=config.walk_dt,
+                  dim=config.out_dim, window=config.skipgram_window, negatives=config.skipgram_negatives,
+                  epochs=config.skipgram_epochs, seed=config.seed)
+    cache_dir = feature_cache_dir(dataset, config.data_root)
+    features = dataset_twalk_embeddings(dataset, leaky=config.leaky_embeddings, cache_dir=cache_dir, **params)
+    visible = visible_splits("test", leaky=config.leaky_embeddings)
+    info = {
+        "encoder": config.encoder,
+        "leaky_embeddings": config.leaky_embeddings,
+        "trained_on": list(visible) if visible else "all events (test edges included)",
+        "visible_events": dataset.events(*visible).num_events,
+        "zero_rows": int((features.abs().sum(dim=1) == 0).sum()),
+        **params,
+        "cache_dir": None if cache_dir is None else str(cache_dir),
+        "time_s": time.perf_counter() - tick,
+    }
+    return features, info

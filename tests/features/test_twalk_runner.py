@@ -1,0 +1,169 @@
+"""``--encoder twalk`` through the normal runner and CLI: every method, leaky label, cache, resume."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import gnn_sparse.features.twalk as twalk
+from gnn_sparse.cli import main
+from gnn_sparse.data import load_dataset
+from gnn_sparse.features import dataset_twalk_embeddings, feature_cache_dir
+from gnn_sparse.training import REQUIRED_KEYS, ConfigError, RunConfig, RunOptions, run
+from gnn_sparse.training.methods import METHODS
+
+try:  # --method admm lives in baselines (registered on import, as the CLI does)
+    import baselines.link_prediction  # noqa: F401
+except ImportError:  # pragma: no cover - baselines not present
+    pass
+
+BASE = dict(encoder="twalk", batch_size=128, update_interval=5, device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def graph():
+    """Learnable by the head on twalk features in a few epochs (the original walk settings
+    cost ~0.2 s on 300 nodes; much smaller graphs give too little skip-gram context)."""
+    return load_dataset("synthetic", num_nodes=300, num_events=8000, seed=0)
+
+
+def _opts(path, **kw):
+    return RunOptions(results_dir=str(path), quiet=True, **kw)
+
+
+@pytest.mark.parametrize("method, sparsity, epochs, floor", [("dense", 0.0, 4, 70.0), ("dst-ee", 0.8, 6, 65.0)])
+def test_end_to_end_beats_chance(method, sparsity, epochs, floor, graph, tmp_path):
+    res = run(RunConfig(method=method, sparsity=sparsity, epochs=epochs, **BASE), _opts(tmp_path), dataset=graph)
+    assert res["test_accuracy"] > floor  # chance is 50% (balanced test set); ~80% / ~75% here
+    assert set(REQUIRED_KEYS) <= set(res)
+    assert res["encoder_refresh"] == "fixed" and res["leaky_embeddings"] is False
+    assert res["run_id"] == f"synthetic-{method}-twalk-fc-s{sparsity:g}-seed0"
+    info = res["node_features"]
+    assert info["trained_on"] == ["train", "val"] and info["visible_events"] == 6400  # no test edge
+    assert (info["walks_per_node"], info["walk_length"], info["dim"], info["window"], info["negatives"]) == (
+        10, 5, 8, 10, 5)
+    assert info["cache_dir"] is None  # synthetic graphs are regenerated, not cached
+    assert set(res["layer_sparsity"]) == {"fc1.weight", "fc2.weight"}
+
+
+def test_leaky_embeddings_are_labelled(graph, tmp_path):
+    config = RunConfig(method="dense", epochs=2, leaky_embeddings=True, **BASE)
+    res = run(config, _opts(tmp_path), dataset=graph)
+    assert res["leaky_embeddings"] is True and res["config"]["leaky_embeddings"] is True
+    assert res["run_id"] == "synthetic-dense-twalk-leaky-fc-s0-seed0"
+    assert res["node_features"]["visible_events"] == graph.num_events
+    assert "all events" in res["node_features"]["trained_on"]
+    on_disk = json.loads((tmp_path / f"{res['run_id']}.json").read_text())
+    assert on_disk["leaky_embeddings"] is True
+    with pytest.raises(ConfigError, match="--leaky-embeddings applies to --encoder twalk only"):
+        RunConfig(encoder="gcn", leaky_embeddings=True)
+    with pytest.raises(ConfigError, match="--encoder twalk has only the fc layers"):
+        RunConfig(encoder="twalk", sparsify="gnn")
+
+
+def test_features_are_the_one_test_split_embedding(graph):
+    """The run's features = the embedding of the train+val events (leaky: all events)."""
+    from gnn_sparse.models.fixed import fixed_node_features
+
+    z, _ = fixed_node_features(RunConfig(**BASE, seed=3), graph)
+    ev = graph.events("train", "val")
+    expected = twalk.twalk_embeddings(ev.src, ev.dst, ev.time, graph.num_nodes, seed=3)
+    assert torch.equal(z, expected) and torch.equal(z, dataset_twalk_embeddings(graph, seed=3))
+    leaky, _ = fixed_node_features(RunConfig(**BASE, seed=3, leaky_embeddings=True), graph)
+    assert not torch.equal(z, leaky)
+    assert fixed_node_features(RunConfig(encoder="gcn"), graph) == (None, None)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_runs_on_twalk(method, graph, tmp_path):
+    extra = dict(pretrain_epochs=1, admm_epochs=1, retrain_epochs=1) if method == "admm" else {}
+    res = run(RunConfig(method=method, sparsity=0.8, epochs=2, **BASE, **extra), _opts(tmp_path), dataset=graph)
+    assert res["encoder_refresh"] == "fixed" and res["node_features"]["encoder"] == "twalk"
+    assert set(res["layer_sparsity"]) == {"fc1.weight", "fc2.weight"}
+    if method != "dense":
+        assert res["layer_sparsity"]["fc1.weight"] >= 0.79
+    assert 0.0 <= res["test_accuracy"] <= 100.0
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _strip(res):
+    history = [{k: v for k, v in r.items() if not k.endswith("time_s")} for r in res["history"]]
+    return res["test_accuracy"], res["best_epoch"], history, res.get("exploration_history")
+
+
+@pytest.mark.parametrize("method", ["dense", "dst-ee"])
+def test_resume_equals_uninterrupted(method, graph, tmp_path):
+    config = RunConfig(method=method, epochs=4, **BASE)
+    full = run(config, _opts(tmp_path / "full"), dataset=graph)
+
+    def kill(record):
+        if record["epoch"] == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run(config, _opts(tmp_path / "cut"), dataset=graph, on_epoch_end=kill)
+    ckpt = torch.load(tmp_path / "cut" / "checkpoints" / f"{full['run_id']}.pt", weights_only=False)
+    assert "node_features" not in ckpt["model"]  # the fixed embedding is rebuilt, not checkpointed
+    resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=graph)
+    assert resumed["resumed_from_epoch"] == 2
+    assert _strip(resumed) == _strip(full)
+
+
+def _file_dataset(tmp_path):
+    ev = load_dataset("synthetic", num_nodes=120, num_events=3000, seed=1).events()
+    path = tmp_path / "g.txt"
+    np.savetxt(path, np.stack([ev.src, ev.dst, ev.time], axis=1), fmt=["%d", "%d", "%.6f"])
+    return path
+
+
+def test_features_are_cached_under_the_data_root(tmp_path, monkeypatch):
+    path, root = _file_dataset(tmp_path), tmp_path / "root"
+    config = RunConfig(dataset=str(path), data_root=str(root), method="dense", epochs=1, **BASE)
+    first = run(config, _opts(tmp_path / "a"))
+    folder = feature_cache_dir(load_dataset(path, root=root), root)
+    assert folder.parent == root / "processed" / "features" and folder.name.startswith("g-")
+    assert first["node_features"]["cache_dir"] == str(folder)
+    [entry] = list(folder.iterdir())
+    assert entry.name.startswith("twalk-") and not [p for p in folder.iterdir() if p.suffix == ".tmp"]
+
+    def no_walks(*args, **kwargs):
+        raise AssertionError("twalk features recomputed despite the cache")
+
+    monkeypatch.setattr(twalk, "temporal_random_walks", no_walks)
+    again = run(config, _opts(tmp_path / "b"))
+    assert _strip(again) == _strip(first)
+    monkeypatch.undo()
+    run(RunConfig(**{**config.to_dict(), "walk_length": 3}), _opts(tmp_path / "c"))  # other parameters
+    assert len(list(folder.iterdir())) == 2
+
+
+def test_cli_twalk_flags(tmp_path, capsys):
+    common = ["--encoder", "twalk", "--epochs", "1", "--batch-size", "256", "--walks-per-node", "3",
+              "--walk-length", "3", "--skipgram-epochs", "1", "--results-dir", str(tmp_path), "--quiet",
+              "--threads", "1", "--method", "dense"]
+    assert main(common) == 0
+    assert main([*common, "--leaky-embeddings"]) == 0
+    plain = json.loads((tmp_path / "synthetic-dense-twalk-fc-s0-seed0.json").read_text())
+    leaky = json.loads((tmp_path / "synthetic-dense-twalk-leaky-fc-s0-seed0.json").read_text())
+    assert plain["leaky_embeddings"] is False and leaky["leaky_embeddings"] is True
+    assert leaky["config"]["walks_per_node"] == 3 and leaky["node_features"]["walk_length"] == 3
+    capsys.readouterr()
+    assert main(["--leaky-embeddings", "--results-dir", str(tmp_path), "--quiet"]) == 2
+    assert "--leaky-embeddings applies to --encoder twalk only" in capsys.readouterr().err
+    assert main([*common, "--walks-per-node", "0"]) == 2
+    assert "walks_per_node must be a positive integer" in capsys.readouterr().err
+    assert main([*common, "--walk-dt", "0"]) == 2
+    assert "walk_dt must be a finite number > 0" in capsys.readouterr().err

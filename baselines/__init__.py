@@ -1,4 +1,8 @@
-"""Baselines that are not sparse training: ADMM pruning of a dense model."""
+"""Baselines that are not sparse training: ADMM pruning of a dense model.
+
+:mod:`baselines.link_prediction` (imported on its own, it needs :mod:`gnn_sparse.training`)
+makes it ``--method admm`` of ``run_link_prediction.py``.
+"""
 from baselines.admm import ADMMPruner, admm_penalty, admm_update
 from baselines.phases import ADMMRunner, ADMMSchedule, Phase
 from baselines.projection import keep_count, magnitude_mask, project

@@ -168,6 +168,54 @@ def test_without_admm_is_one_shot_magnitude_pruning():
         assert torch.equal(runner.sparsifier.masks[n], expected[n])
 
 
+def _train_phase_driven(model, runner, momentum=0.9):
+    """The Method-protocol shape: a new optimizer and a per-epoch LambdaLR per phase."""
+    x, y = _data()
+    lrs = []
+    for phase in Phase:
+        if runner.schedule.epochs(phase) == 0:
+            continue
+        opt = torch.optim.SGD(model.parameters(), lr=runner.schedule.lr, momentum=momentum)
+        decay = runner.schedule.lr_decay(phase)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: decay**e)
+        runner.start_phase(phase, opt)
+        for _ in range(runner.schedule.epochs(phase)):
+            lrs.append(opt.param_groups[0]["lr"])
+            model.train()
+            for idx in torch.randperm(len(x)).split(32):
+                opt.zero_grad()
+                runner.add_penalty(nn.functional.mse_loss(model(x[idx]), y[idx])).backward()
+                opt.step()
+                runner.step()
+            scheduler.step()
+            runner.end_epoch()
+    return lrs
+
+
+def test_phase_driven_equals_epoch_driven():
+    model, opt, runner = _build()
+    lrs = []
+    _train(model, opt, runner, on_step=lambda phase: lrs.append(opt.param_groups[0]["lr"]))
+    model2, _, runner2 = _build()
+    lrs2 = _train_phase_driven(model2, runner2)
+    assert lrs2 == lrs[::4]  # 4 steps per epoch
+    for n, p in model.named_parameters():
+        assert torch.equal(p, dict(model2.named_parameters())[n]), n
+    assert runner2.results() == runner.results() and runner2.finished
+
+
+def test_phase_driven_checks_the_phase():
+    model, _, runner = _build()
+    with pytest.raises(RuntimeError, match="ADMMRunner.penalty: call begin_epoch"):
+        runner.penalty()
+    runner.start_phase(Phase.ADMM)  # but epoch 0 is a pretraining epoch
+    with pytest.raises(RuntimeError, match="ADMMRunner.end_epoch: epoch 0 is a pretrain epoch, but the phase "
+                                           "started last is admm"):
+        runner.end_epoch()
+    with pytest.raises(ValueError, match=r"ADMMRunner: pruned parameters \['0.weight'\] are not"):
+        runner.start_phase(Phase.PRETRAIN, torch.optim.SGD(model[2].parameters(), lr=0.1))
+
+
 # ---------------------------------------------------------------------- resume
 @pytest.mark.parametrize("stop", [1, 2, 3, 4, 6, 7], ids=lambda e: f"after_epoch_{e}")
 def test_resume_equals_uninterrupted_run(stop):

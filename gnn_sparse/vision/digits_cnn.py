@@ -4,8 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gnn_sparse.vision.layers import SparsifiableCNN
 
-class DigitsCNN(nn.Module):
+
+class DigitsCNN(SparsifiableCNN, nn.Module):
     r"""Two 3x3 conv blocks, a 2x2 max-pool and a linear classifier, for 8x8 inputs.
 
     .. math::

@@ -87,3 +87,24 @@ def erk_sparsities(
     params = dict(model.named_parameters())
     names = masked_layers(model, prune_first_layer, prune_last_layer)
     return erk({n: tuple(params[n].shape) for n in names}, sparsity, power_scale=power_scale)
+
+
+CNN_SPARSIFY_SCOPES = ("rigl", "all")
+"""``--sparsify`` scopes of the image runner: ``rigl`` masks every Conv/Linear weight but the
+first (RigL's convention, the default); ``all`` masks the first layer too (ITOP/GraNet-style)."""
+
+
+class SparsifiableCNN:
+    """Mixin giving a CNN the ``sparsifiable(scope)`` method that the trainer's methods
+    (:mod:`gnn_sparse.training.methods`) call to choose the weights to mask."""
+
+    def sparsifiable(self, scope: str = "rigl") -> list[str]:
+        """Names of the weights to mask under ``scope`` (:data:`CNN_SPARSIFY_SCOPES`), in model order.
+
+        Raises:
+            ValueError: an unknown scope.
+        """
+        if scope not in CNN_SPARSIFY_SCOPES:
+            raise ValueError(f"{type(self).__name__}.sparsifiable: scope must be one of "
+                             f"{', '.join(CNN_SPARSIFY_SCOPES)}, got {scope!r}")
+        return masked_layers(self, prune_first_layer=scope == "all")

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from gnn_sparse.vision.digits_cnn import _check_positive
+from gnn_sparse.vision.layers import SparsifiableCNN
 
 
 class Bottleneck(nn.Module):
@@ -46,7 +47,7 @@ class Bottleneck(nn.Module):
         return torch.relu(y + self.shortcut(x))
 
 
-class ResNet(nn.Module):
+class ResNet(SparsifiableCNN, nn.Module):
     r"""Bottleneck ResNet for 32x32 images.
 
     Stem ``Conv2d(3x3, 64, stride 1) -> BN -> ReLU`` (no max-pool), four stages of
@@ -59,6 +60,8 @@ class ResNet(nn.Module):
         blocks (sequence of 4 ints): blocks per stage (default: ``(3, 4, 6, 3)``).
         num_classes (int): number of classes (default: ``10``).
         in_channels (int): input channels (default: ``3``).
+        width (int): channels of the stem and planes of the first stage; the stages have
+            ``width x (1, 2, 4, 8)`` planes (default: ``64``, ResNet-50).
 
     Shapes:
         - input: :math:`(B, C_{in}, H, W)`, typically :math:`32 \times 32`
@@ -68,19 +71,20 @@ class ResNet(nn.Module):
         ValueError: ``blocks`` is not four positive integers.
     """
 
-    def __init__(self, blocks: Sequence[int] = (3, 4, 6, 3), num_classes: int = 10, in_channels: int = 3):
+    def __init__(self, blocks: Sequence[int] = (3, 4, 6, 3), num_classes: int = 10, in_channels: int = 3,
+                 width: int = 64):
         super().__init__()
         name = type(self).__name__
-        _check_positive(name, num_classes=num_classes, in_channels=in_channels)
+        _check_positive(name, num_classes=num_classes, in_channels=in_channels, width=width)
         blocks = list(blocks)
         if len(blocks) != 4:
             raise ValueError(f"{name}: blocks must hold four stage depths, got {blocks}")
         _check_positive(name, **{f"blocks[{i}]": b for i, b in enumerate(blocks)})
-        self.conv1 = nn.Conv2d(in_channels, 64, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        channels = 64
+        self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        channels = width
         stages = []
-        for planes, depth, stride in zip((64, 128, 256, 512), blocks, (1, 2, 2, 2)):
+        for planes, depth, stride in zip((width, 2 * width, 4 * width, 8 * width), blocks, (1, 2, 2, 2)):
             stage = []
             for i in range(depth):
                 stage.append(Bottleneck(channels, planes, stride if i == 0 else 1))

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from gnn_sparse.vision.digits_cnn import _check_positive
+from gnn_sparse.vision.layers import SparsifiableCNN
 
 #: VGG-19 layer plan: output channels of each 3x3 conv, ``"M"`` for a 2x2 max-pool. The
 #: fifth pool is replaced by a 2x2 average pool before the classifier (CIFAR form used by
@@ -16,7 +17,7 @@ VGG19_CFG: tuple[Union[int, str], ...] = (
 )
 
 
-class VGG(nn.Module):
+class VGG(SparsifiableCNN, nn.Module):
     r"""VGG with BatchNorm for 32x32 images.
 
     Each integer :math:`c` of ``cfg`` is ``Conv2d(3x3, padding 1, no bias) -> BatchNorm2d ->

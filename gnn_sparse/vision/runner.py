@@ -1,0 +1,226 @@
+"""Run one image-classification configuration end to end: data, model, method, epochs,
+checkpoints, results, with the link-prediction trainer's machinery.
+
+Reused from :mod:`gnn_sparse.training`: the pluggable methods and their protocol
+(:mod:`~gnn_sparse.training.methods`, ADMM from :mod:`baselines.link_prediction`), the run
+options, the finished-run and resume checks and their errors
+(:mod:`~gnn_sparse.training.runner`), the atomic checkpoints
+(:mod:`~gnn_sparse.training.checkpoint`) and the results JSON, its required keys and the
+``index.jsonl`` (:mod:`~gnn_sparse.training.results`). What is specific to images: the
+data (:mod:`~gnn_sparse.vision.data`), the models, the batch loop
+(:func:`~gnn_sparse.vision.train_epoch`) and the metrics (:mod:`~gnn_sparse.vision.metrics`).
+
+Per epoch: one pass over the training images (order and augmentation seeded by
+``(seed, epoch)`` in :class:`~gnn_sparse.vision.ImageBatches`, so nothing about the data
+order has to be checkpointed), the LR-scheduler step, validation and test evaluation, then
+an atomic checkpoint (model, optimizer, scheduler, method state, RNG state, the epoch log).
+The best epoch is chosen on validation accuracy (ties: macro AUC) among selectable epochs,
+and its test metrics are reported. A resumed run's results equal an uninterrupted run's
+(CPU).
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from gnn_sparse.training.checkpoint import rng_state, save_checkpoint, set_rng_state
+from gnn_sparse.training.config import ConfigError
+from gnn_sparse.training.device import describe_device, resolve_device
+from gnn_sparse.training.results import build_results, checkpoint_path, select_best, write_results
+from gnn_sparse.training.runner import RunOptions, _checkpoint_to_resume, _finished_run, ensure_writable
+from gnn_sparse.vision.augment import random_crop_flip
+from gnn_sparse.vision.batches import ImageBatches
+from gnn_sparse.vision.config import DEFAULT_WIDTH, ImageRunConfig
+from gnn_sparse.vision.data import ImageSplits, load_cifar, load_digits_splits
+from gnn_sparse.vision.digits_cnn import DigitsCNN
+from gnn_sparse.vision.methods import build_image_method
+from gnn_sparse.vision.metrics import evaluate_split
+from gnn_sparse.vision.resnet import ResNet
+from gnn_sparse.vision.train import train_epoch
+from gnn_sparse.vision.vgg import VGG, VGG19_CFG
+
+EVAL_BATCH = 1000
+"""Images per forward pass at evaluation."""
+
+__all__ = ["run_image", "load_image_splits", "build_image_model", "RunOptions", "EVAL_BATCH"]
+
+
+def load_image_splits(config: ImageRunConfig) -> ImageSplits:
+    """The train / val / test splits of ``config`` (:class:`ConfigError` naming the expected
+    files when CIFAR is not found)."""
+    config = config.resolved()
+    if config.dataset == "digits":
+        return load_digits_splits(seed=config.split_seed)
+    try:
+        return load_cifar(config.cifar_root, 10 if config.dataset == "cifar10" else 100,
+                          val_size=config.val_size, seed=config.split_seed)
+    except FileNotFoundError as err:
+        raise ConfigError(str(err).removeprefix("load_cifar: ")) from None
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def build_image_model(config: ImageRunConfig, num_classes: int, in_channels: int) -> torch.nn.Module:
+    """The model of ``config``: DigitsCNN, VGG-19 or ResNet-50 (CIFAR forms), every layer
+    scaled by ``width`` relative to the standard width."""
+    config = config.resolved()
+    if config.model == "digits-cnn":
+        return DigitsCNN(num_classes, in_channels, config.width)
+    scale = config.width / DEFAULT_WIDTH[config.model]
+    if config.model == "vgg19":
+        cfg = [c if c == "M" else max(1, round(c * scale)) for c in VGG19_CFG]
+        return VGG(cfg, num_classes=num_classes, in_channels=in_channels)
+    return ResNet((3, 4, 6, 3), num_classes=num_classes, in_channels=in_channels, width=config.width)
+
+
+class _AfterStep:
+    """Adapts a method to :func:`~gnn_sparse.vision.train_epoch`'s ``sparsifier`` argument."""
+
+    def __init__(self, method):
+        self.method = method
+
+    def step(self) -> None:
+        self.method.after_step()
+
+
+def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits: ImageSplits | None = None,
+              on_epoch_end: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train, evaluate and record one image-classification run; return its results dict.
+
+    Args:
+        config: what to run (``None`` options take the dataset's defaults; ``device`` may be
+            ``auto``; the resolved values are recorded).
+        options: how to run (results folder, run name, resume, force, quiet).
+        splits: already loaded data for ``config`` (default: :func:`load_image_splits`).
+        on_epoch_end: called with each epoch's record after its checkpoint is written.
+
+    Raises:
+        ConfigError: bad options, missing CIFAR files, an unwritable results folder, a
+            finished or checkpointed run with a different config, or an existing checkpoint
+            without ``resume``/``force``.
+    """
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    config = ImageRunConfig.from_dict({**config.resolved().to_dict(), "device": str(device)})
+    method = build_image_method(config)
+    run_id = options.run_name or config.run_id()
+    data = splits if splits is not None else load_image_splits(config)  # missing files: fail before any write
+    if data.val is None:
+        raise ConfigError(f"{config.dataset}: no validation split (the best epoch is chosen on validation)")
+    ensure_writable(options.results_dir)
+    note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
+
+    done = _finished_run(options, run_id, config)
+    if done is not None:
+        note(f"{run_id}: already finished; pass --force to redo")
+        return done
+    ckpt = _checkpoint_to_resume(options, run_id, config, note)
+
+    torch.manual_seed(config.seed)
+    model = build_image_model(config, data.num_classes, data.in_channels).to(device)
+    train = ImageBatches(data.train, config.batch_size, shuffle=True,
+                         augment=random_crop_flip if config.augment else None, seed=config.seed)
+    val, test = ImageBatches(data.val, EVAL_BATCH), ImageBatches(data.test, EVAL_BATCH)
+    steps_per_epoch = len(train)
+    rng_holder = torch.Generator()  # the batches need no RNG state; the global torch RNG is saved
+
+    phases = method.phases()
+    history: list[dict[str, Any]] = []
+    first_phase, first_epoch, elapsed_before = 0, 0, 0.0
+    if ckpt is not None:
+        first_phase, first_epoch = ckpt["phase_index"], ckpt["epoch_in_phase"]
+        history, elapsed_before = list(ckpt["history"]), ckpt["elapsed_s"]
+    resumed_from = len(history) if ckpt is not None else None
+    bar = tqdm(total=sum(p.epochs for p in phases), initial=len(history), desc=run_id, unit="epoch",
+               disable=options.quiet, dynamic_ncols=True, file=sys.stderr)
+    after_step = _AfterStep(method)
+    if hasattr(method, "bind_validation"):  # ADMM logs the validation accuracy of the pruned model
+        method.bind_validation(lambda: evaluate_split(model, val, device))
+
+    def loss_hook(loss: torch.Tensor) -> torch.Tensor:
+        penalty = method.penalty(model)
+        return loss if penalty is None else loss + penalty
+
+    for phase_index in range(first_phase, len(phases)):
+        phase = phases[phase_index]
+        optimizer, scheduler = method.start_phase(phase, model, steps_per_epoch)
+        start = 0
+        if ckpt is not None and phase_index == first_phase:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            method.load_state_dict(ckpt["method"])
+            set_rng_state(ckpt["rng"], rng_holder)
+            start = first_epoch
+        for epoch_in_phase in range(start, phase.epochs):
+            epoch = len(history)
+            tick = time.perf_counter()
+            train.set_epoch(epoch)
+            stats = train_epoch(model, train, optimizer, after_step, device, loss_hook=loss_hook)
+            lr = optimizer.param_groups[0]["lr"]  # the lr this epoch trained with
+            scheduler.step()
+            method.after_epoch(phase, epoch_in_phase)
+            train_time = time.perf_counter() - tick
+            record = {
+                "epoch": epoch + 1, "phase": phase.name, "selectable": phase.selectable, "lr": lr,
+                "train_loss": stats["loss"], "train_accuracy": 100.0 * stats["accuracy"],
+                "val": evaluate_split(model, val, device), "test": evaluate_split(model, test, device),
+                "train_time_s": train_time, "time_s": time.perf_counter() - tick,
+            }
+            history.append(record)
+            save_checkpoint(checkpoint_path(options.results_dir, run_id), {
+                "run_id": run_id, "config": config.to_dict(), "phase_index": phase_index,
+                "epoch_in_phase": epoch_in_phase + 1, "history": history,
+                "elapsed_s": elapsed_before + time.perf_counter() - started,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "method": method.state_dict(), "rng": rng_state(rng_holder),
+            })
+            bar.update()
+            bar.set_postfix(loss=f"{stats['loss']:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
+                            best=select_best(history)["epoch"] if phase.selectable else "-")
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+    bar.close()
+
+    results = build_results(
+        run_id=run_id, config=config.to_dict(), method_name=config.method,
+        target_sparsity=method.target_sparsity, dataset=_dataset_info(config, data, model), history=history,
+        layer_sparsity=_layer_sparsity(model, config.sparsify), method_report=method.report(),
+        wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
+        extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
+               "threads": torch.get_num_threads(), "resumed_from_epoch": resumed_from,
+               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+    )
+    write_results(options.results_dir, results)
+    return results
+
+
+def _layer_sparsity(model: torch.nn.Module, scope: str) -> dict[str, float]:
+    """Achieved fraction of exact zeros of each weight in the ``sparsify`` scope."""
+    params = dict(model.named_parameters())
+    return {n: float((params[n] == 0).sum()) / params[n].numel() for n in model.sparsifiable(scope)}
+
+
+def _dataset_info(config: ImageRunConfig, data: ImageSplits, model: torch.nn.Module) -> dict[str, Any]:
+    """Sizes, the model's size and a sha256 of the split tensors (the data fingerprint)."""
+    digest = hashlib.sha256()
+    for split in (data.train, data.val, data.test):
+        digest.update(split.images.contiguous().numpy().tobytes())
+        digest.update(split.labels.contiguous().numpy().tobytes())
+    masked = model.sparsifiable(config.sparsify)
+    params = dict(model.named_parameters())
+    return {
+        "name": config.dataset, "sha256": digest.hexdigest(),
+        "source_path": config.cifar_root if config.dataset != "digits" else "sklearn.datasets.load_digits",
+        "num_classes": data.num_classes, "image_shape": list(data.train.images.shape[1:]),
+        "train_images": len(data.train), "val_images": len(data.val), "test_images": len(data.test),
+        "model": config.model, "width": config.width,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "masked_layers": masked, "masked_weights": sum(params[n].numel() for n in masked),
+    }

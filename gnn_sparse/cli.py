@@ -14,9 +14,11 @@ from typing import Sequence
 
 import torch
 
+import baselines.link_prediction  # noqa: F401  registers --method admm (baselines builds on gnn_sparse)
 from gnn_sparse.data.errors import DataError
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
 from gnn_sparse.training import METHODS, ConfigError, RunConfig, RunOptions, run, summary_table
+from gnn_sparse.training.distributed import is_main_process
 
 DEFAULTS = RunConfig()
 
@@ -73,9 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                         help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
 
+    admm = p.add_argument_group(
+        "ADMM prune-from-dense (--method admm)",
+        "dense pretraining, ADMM training, hard pruning to --sparsity (0: no pruning) and masked "
+        "retraining; SGD lr 0.05 without momentum or weight decay as the original, so --epochs, "
+        "--lr, --momentum, --weight-decay and --lr-schedule do not apply; the best epoch is chosen "
+        "among the retraining epochs")
+    admm.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs,
+                      help="dense pretraining epochs (lr 0.05 x 0.98 per epoch)")
+    admm.add_argument("--admm-epochs", type=int, default=d.admm_epochs,
+                      help="ADMM epochs (lr 0.05 constant; a Z/U update between consecutive ADMM epochs)")
+    admm.add_argument("--retrain-epochs", type=int, default=d.retrain_epochs,
+                      help="masked retraining epochs after hard pruning (lr 0.05 x 0.98 per epoch), >= 1")
+    admm.add_argument("--rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
+    admm.add_argument("--rho-factor", type=float, default=d.rho_factor,
+                      help="rho is multiplied by this at each Z/U update (1: constant)")
+
     model = p.add_argument_group("model")
     model.add_argument("--encoder", default=d.encoder, choices=list(ENCODERS),
-                       help="graph encoder; none = the learnable node embedding feeds fc1 directly")
+                       help="graph encoder; none = the learnable node embedding feeds fc1 directly; "
+                            "twalk = the original pipeline: fixed temporal-random-walk skip-gram node "
+                            "embeddings (--out-dim wide, trained on train+val events), only fc1/fc2 train")
     model.add_argument("--embedding-dim", type=int, default=d.embedding_dim, help="learnable node input size")
     model.add_argument("--hidden-dim", type=int, default=d.hidden_dim, help="size of the encoder's hidden layers")
     model.add_argument("--out-dim", type=int, default=d.out_dim,
@@ -83,9 +103,26 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--num-layers", type=int, default=d.num_layers, help="number of GNN layers")
     model.add_argument("--fc-hidden", type=int, default=d.fc_hidden, help="width of fc1")
 
+    twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
+    twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d.leaky_embeddings,
+                       help="train the embedding on the whole graph, test edges included, as the original "
+                            "did (leaks test links; labelled '-leaky' in the run name and results)")
+    twalk.add_argument("--walks-per-node", type=int, default=d.walks_per_node,
+                       help="walks started at each node with an out-edge")
+    twalk.add_argument("--walk-length", type=int, default=d.walk_length, help="maximum steps per walk")
+    twalk.add_argument("--walk-dt", type=float, default=d.walk_dt,
+                       help="time scale of the exp((t_e - t_cur) / dt) step bias, in units of the time span; "
+                            "None = each node's own out-edge time span, as in the original")
+    twalk.add_argument("--skipgram-window", type=int, default=d.skipgram_window, help="skip-gram context window")
+    twalk.add_argument("--skipgram-negatives", type=int, default=d.skipgram_negatives,
+                       help="skip-gram negative samples per positive")
+    twalk.add_argument("--skipgram-epochs", type=int, default=d.skipgram_epochs, help="skip-gram passes over the walks")
+
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
-    optim.add_argument("--batch-size", type=int, default=d.batch_size, help="labelled pairs per step")
+    optim.add_argument("--batch-size", type=int, default=d.batch_size,
+                       help="labelled pairs per optimizer step; under torchrun the global batch, split "
+                            "over the processes (docs/distributed.md)")
     optim.add_argument("--lr", type=float, default=d.lr, help="SGD learning rate")
     optim.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=d.nesterov,
@@ -95,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="per-epoch learning-rate schedule (cosine annealing to 0)")
     optim.add_argument("--seed", type=int, nargs="+", default=[d.seed],
                        help="random seed(s); several seeds run one after another and are summarised")
-    optim.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    optim.add_argument("--device", default="auto",
+                       help="auto, cpu, cuda or cuda:N; under torchrun each process uses cuda:LOCAL_RANK "
+                            "(nccl) or the CPU (gloo)")
     optim.add_argument("--threads", type=int, default=None,
                        help="CPU threads for torch (default: torch's choice; 1 is fastest for small "
                             "graphs on a busy machine)")
@@ -133,6 +172,11 @@ def configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("compare", "report"):  # grid subcommands (issue 6); a single run has no positional
+        from gnn_sparse.reports.compare import main as grid_main
+
+        return grid_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     results = []
@@ -156,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{parser.prog}: interrupted; the last finished epoch is checkpointed, rerun with --resume",
               file=sys.stderr)
         return 130
-    print(summary_table(results))
-    print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
+    if is_main_process():  # under torchrun: one summary, from rank 0
+        print(summary_table(results))
+        print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
     return 0
 
 

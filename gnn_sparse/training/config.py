@@ -19,8 +19,12 @@ class RunConfig:
 
     Data: ``dataset`` (registry name or file path), ``columns``, ``data_root``, ``split``,
     ``val_ratio``, ``test_ratio``, ``neg_ratio``, ``directed``.
-    Model: ``encoder`` (``gcn``/``sage``/``none``), ``embedding_dim``, ``hidden_dim``,
+    Model: ``encoder`` (``gcn``/``sage``/``none``/``twalk``), ``embedding_dim``, ``hidden_dim``,
     ``out_dim``, ``num_layers``, ``fc_hidden``.
+    Fixed features of ``encoder="twalk"`` (the original pipeline; ``out_dim`` is the skip-gram
+    dimension): ``walks_per_node``, ``walk_length``, ``walk_dt`` (``None``: per-node time
+    span), ``skipgram_window``, ``skipgram_negatives``, ``skipgram_epochs``; seeded by
+    ``seed``; ``leaky_embeddings`` trains them on the whole graph (test edges included).
     Optimisation (every method, dense included): SGD with ``lr``, ``momentum``, ``nesterov``,
     ``weight_decay``; ``lr_schedule`` (``cosine`` annealing to 0 over the epochs, or
     ``constant``); ``epochs``; ``batch_size`` labelled pairs per step.
@@ -28,6 +32,9 @@ class RunConfig:
     ``gnn``, ``all``), ``distribution``; mask updates every ``update_interval`` steps until
     ``end_fraction`` of the steps, moving ``drop_fraction`` (``drop_schedule``) of the active
     weights; DST-EE's ``c`` x ``c_decay`` every ``c_decay_interval`` steps and ``eps``.
+    ADMM (``method="admm"``, :mod:`baselines.link_prediction`): ``pretrain_epochs``,
+    ``admm_epochs``, ``retrain_epochs`` (its run has their sum, not ``epochs``), ``rho`` and
+    ``rho_factor`` (``rho`` is multiplied by it at each Z/U update).
     ``method_options``: extra options of a plug-in method (see :mod:`~gnn_sparse.training.methods`).
     ``device``: where the run happened (not compared on resume).
     """
@@ -52,6 +59,13 @@ class RunConfig:
     out_dim: int = 8
     num_layers: int = 2
     fc_hidden: int = 128
+    leaky_embeddings: bool = False
+    walks_per_node: int = 10
+    walk_length: int = 5
+    walk_dt: float | None = None
+    skipgram_window: int = 10
+    skipgram_negatives: int = 5
+    skipgram_epochs: int = 5
 
     epochs: int = 50
     batch_size: int = 1024
@@ -69,6 +83,11 @@ class RunConfig:
     c_decay: float = 0.9
     c_decay_interval: int = 1000
     eps: float = 1.0
+    pretrain_epochs: int = 20
+    admm_epochs: int = 20
+    retrain_epochs: int = 20
+    rho: float = 0.01
+    rho_factor: float = 1.0
 
     method_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
@@ -76,7 +95,8 @@ class RunConfig:
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "out_dim", "num_layers",
-                     "fc_hidden", "update_interval", "c_decay_interval"):
+                     "fc_hidden", "update_interval", "c_decay_interval", "walks_per_node", "walk_length",
+                     "skipgram_window", "skipgram_negatives", "skipgram_epochs"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -96,6 +116,14 @@ class RunConfig:
         for name, ok, rule in checks:
             if not ok:
                 raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+        for name in ("pretrain_epochs", "admm_epochs", "retrain_epochs"):  # ADMM phases
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
+        for name in ("rho", "rho_factor"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf"):
+                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
         if self.nesterov and self.momentum == 0:
             raise ConfigError("nesterov needs momentum > 0 (pass --no-nesterov or --momentum > 0)")
         choices = {"lr_schedule": ("cosine", "constant"), "drop_schedule": ("cosine", "constant"),
@@ -104,8 +132,17 @@ class RunConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if self.encoder == "none" and self.sparsify != "fc":
-            raise ConfigError(f"--sparsify {self.sparsify} needs a GNN encoder; --encoder none has only the fc layers")
+        if self.encoder in ("none", "twalk") and self.sparsify != "fc":
+            raise ConfigError(f"--sparsify {self.sparsify} needs a GNN encoder; --encoder {self.encoder} "
+                              "has only the fc layers")
+        if self.leaky_embeddings and self.encoder != "twalk":
+            raise ConfigError(f"--leaky-embeddings applies to --encoder twalk only, not {self.encoder!r}")
+        dt = self.walk_dt
+        if dt is not None and not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and 0 < dt < float("inf")):
+            raise ConfigError(f"walk_dt must be a finite number > 0 or None, got {self.walk_dt!r}")
+        if self.encoder == "twalk" and not 0 <= self.seed < 2**32:
+            raise ConfigError(f"--encoder twalk seeds its walks with the run seed, which must be in [0, 2**32), "
+                              f"got {self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,7 +160,8 @@ class RunConfig:
         data = Path(self.dataset).name if ("/" in self.dataset or Path(self.dataset).suffix) else self.dataset
         data = re.sub(r"[^A-Za-z0-9_.-]+", "_", data)
         sparsity = 0.0 if self.method == "dense" else self.sparsity
-        return f"{data}-{self.method}-{self.encoder}-{self.sparsify}-s{sparsity:g}-seed{self.seed}"
+        encoder = f"{self.encoder}-leaky" if self.leaky_embeddings else self.encoder
+        return f"{data}-{self.method}-{encoder}-{self.sparsify}-s{sparsity:g}-seed{self.seed}"
 
 
 NOT_COMPARED_ON_RESUME = ("device",)
@@ -132,5 +170,8 @@ NOT_COMPARED_ON_RESUME = ("device",)
 def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """``["lr: 0.05 (checkpoint) vs 0.1 (now)", ...]`` for the options that differ."""
     keys = sorted((set(saved) | set(current)) - set(NOT_COMPARED_ON_RESUME))
+    # an option added after a run was saved counts as its default there (old runs stay resumable)
+    defaults = {f.name: getattr(RunConfig, f.name) for f in fields(RunConfig) if hasattr(RunConfig, f.name)}
+    saved = {**{k: v for k, v in defaults.items() if k not in saved and k in current}, **saved}
     return [f"{k}: {saved.get(k, '<unset>')!r} (checkpoint) vs {current.get(k, '<unset>')!r} (now)"
             for k in keys if saved.get(k, "<unset>") != current.get(k, "<unset>")]

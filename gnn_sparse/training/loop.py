@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess, unwrap
 from gnn_sparse.training.methods import Method
 from gnn_sparse.training.metrics import link_metrics
 
@@ -16,7 +17,7 @@ EVAL_CHUNK = 1 << 16
 
 def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.optim.Optimizer,
                 method: Method, batch_size: int, generator: torch.Generator,
-                on_batch: Callable[[], None] | None = None) -> float:
+                on_batch: Callable[[], None] | None = None, shard: SingleProcess = SINGLE_PROCESS) -> float:
     r"""One pass over the labelled training pairs in a random order; returns the mean BCE.
 
     Every mini-batch recomputes the full-graph encoder, so the GNN weights and node
@@ -27,30 +28,39 @@ def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.op
         + \mathrm{penalty}
 
     Args:
-        model: a :class:`~gnn_sparse.models.LinkPredictor` (or anything with ``forward(graph, pairs)``).
+        model: a :class:`~gnn_sparse.models.LinkPredictor` (or anything with ``forward(graph, pairs)``),
+            possibly wrapped in ``DistributedDataParallel`` (``method.penalty`` gets the inner module).
         graph: the prepared message-passing graph, on the model's device.
         pairs: ``[2, P]`` node pairs and ``labels`` ``[P]`` 0/1, on the model's device.
         optimizer: the phase's optimizer; ``method.after_step()`` runs after each step.
         method: supplies ``penalty(model)`` and ``after_step()``.
-        batch_size: labelled pairs per step.
-        generator: CPU generator of the shuffling order (checkpointed by the runner).
+        batch_size: labelled pairs per step (the global batch, all ranks together).
+        generator: CPU generator of the shuffling order (checkpointed by the runner); under
+            ``torchrun`` it must draw the same order on every rank.
         on_batch: called after each step (progress bars).
+        shard: which part of each global batch this process trains on, and the weight of its
+            mean loss (default: all of it; see :mod:`~gnn_sparse.training.distributed`).
     """
     model.train()
     order = torch.randperm(pairs.size(1), generator=generator).to(pairs.device)
     total = torch.zeros((), device=pairs.device)
     for start in range(0, pairs.size(1), batch_size):
-        idx = order[start:start + batch_size]
+        idx, weight = shard.local(order[start:start + batch_size])
         optimizer.zero_grad(set_to_none=True)
-        loss = F.binary_cross_entropy_with_logits(model(graph, pairs[:, idx]), labels[idx])
-        penalty = method.penalty(model)
-        (loss if penalty is None else loss + penalty).backward()
+        logits = model(graph, pairs[:, idx])
+        if idx.numel():
+            loss = F.binary_cross_entropy_with_logits(logits, labels[idx])
+            weighted = loss if weight == 1.0 else loss * weight
+        else:  # an empty share of a last batch smaller than the world: no loss, but DDP needs a backward
+            loss = weighted = logits.sum()
+        penalty = method.penalty(unwrap(model))
+        (weighted if penalty is None else weighted + penalty).backward()
         optimizer.step()
         method.after_step()
         total += loss.detach() * idx.numel()
         if on_batch is not None:
             on_batch()
-    return float(total) / pairs.size(1)
+    return float(shard.all_sum(total)) / pairs.size(1)
 
 
 @torch.no_grad()

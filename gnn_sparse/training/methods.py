@@ -127,6 +127,10 @@ class Method:
         if state:
             raise ValueError(f"{type(self).__name__} keeps no state, got keys {sorted(state)}")
 
+    def bind_validation(self, evaluate: Callable[[], dict[str, Any]]) -> None:
+        """The runner hands over ``evaluate()``, the model's metrics on the validation split,
+        before the first phase, for methods that log them mid-run (ADMM); unused by default."""
+
     def report(self) -> dict[str, Any]:
         return {"exploration_rate": None}
 

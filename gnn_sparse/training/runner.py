@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -29,9 +29,11 @@ from tqdm.auto import tqdm
 
 from gnn_sparse.models import build_link_predictor
 from gnn_sparse.models.encoders import graph_to
+from gnn_sparse.models.fixed import fixed_node_features
 from gnn_sparse.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from gnn_sparse.training.config import ConfigError, RunConfig, config_differences
-from gnn_sparse.training.device import describe_device, resolve_device
+from gnn_sparse.training.device import describe_device
+from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.loop import evaluate, train_epoch
 from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.results import (
@@ -43,7 +45,9 @@ from gnn_sparse.training.results import (
 )
 
 ENCODER_REFRESH = "per-batch"
-"""The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients)."""
+"""The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients).
+Fixed-feature encoders (``--encoder twalk``) record ``"fixed"``: their node features are
+computed once per run (:func:`~gnn_sparse.models.fixed.fixed_node_features`) and never trained."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,10 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             with a different config, or an existing checkpoint without ``resume``/``force``.
     """
     started = time.perf_counter()
-    device = resolve_device(config.device)
+    dp = data_parallel(config.device, config.batch_size)  # under torchrun: process group, this rank's device
+    device = dp.device
+    if not dp.is_writer:
+        options = replace(options, quiet=True)  # progress and notes from rank 0 only
     config = RunConfig.from_dict({**config.to_dict(), "device": str(device)})
     method = build_method(config)
     run_id = options.run_name or config.run_id()
@@ -115,12 +122,15 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     ckpt = _checkpoint_to_resume(options, run_id, config, note)
 
     ds = dataset if dataset is not None else load_run_dataset(config)
+    node_features, features_info = fixed_node_features(config, ds)  # --encoder twalk: once per run, cached
     torch.manual_seed(config.seed)
     model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
-                                 config.out_dim, config.num_layers, config.fc_hidden).to(device)
+                                 config.out_dim, config.num_layers, config.fc_hidden,
+                                 node_features=node_features).to(device)
     graphs = _prepare_graphs(model, ds, device)
     val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
     test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
+    method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
     num_train = ds.train.edge_label.numel()
     steps_per_epoch = math.ceil(num_train / config.batch_size)
     shuffle = torch.Generator().manual_seed(config.seed)
@@ -149,6 +159,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             start = first_epoch
         elif phase_index == 0:
             model.calibrate(graphs["train"])  # after the method's initial masks (see calibrate)
+        train_model = dp.wrap(model)  # DDP, built once the weights are final (broadcasts rank 0's)
         for epoch_in_phase in range(start, phase.epochs):
             epoch = len(history)
             tick = time.perf_counter()
@@ -157,8 +168,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             lr = optimizer.param_groups[0]["lr"]
             with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
                       dynamic_ncols=True, file=sys.stderr) as batches:
-                loss = train_epoch(model, graphs["train"], pairs, labels, optimizer, method,
-                                   config.batch_size, shuffle, on_batch=lambda: batches.update())
+                loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
+                                   config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp)
             scheduler.step()
             method.after_epoch(phase, epoch_in_phase)
             train_time = time.perf_counter() - tick
@@ -170,13 +181,15 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
                 "train_time_s": train_time, "time_s": time.perf_counter() - tick,
             }
             history.append(record)
-            save_checkpoint(checkpoint_path(options.results_dir, run_id), {
+            method_state = method.state_dict()
+            dp.check_replicas(f"epoch {epoch + 1}", model=model.state_dict(), method=method_state)
+            dp.on_writer(lambda: save_checkpoint(checkpoint_path(options.results_dir, run_id), {
                 "run_id": run_id, "config": config.to_dict(), "phase_index": phase_index,
                 "epoch_in_phase": epoch_in_phase + 1, "history": history,
                 "elapsed_s": elapsed_before + time.perf_counter() - started,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "method": method.state_dict(), "rng": rng_state(shuffle),
-            })
+                "scheduler": scheduler.state_dict(), "method": method_state, "rng": rng_state(shuffle),
+            }))
             bar.update()
             bar.set_postfix(loss=f"{loss:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
                             best=select_best(history)["epoch"] if phase.selectable else "-")
@@ -189,12 +202,14 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
         target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
         layer_sparsity=_layer_sparsity(model, config.sparsify), method_report=method.report(),
         wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
-        extra={"encoder_refresh": ENCODER_REFRESH, "steps_per_epoch": steps_per_epoch,
-               "threads": torch.get_num_threads(),
+        extra={"encoder_refresh": ENCODER_REFRESH if node_features is None else "fixed",
+               "leaky_embeddings": config.leaky_embeddings, "node_features": features_info,
+               "steps_per_epoch": steps_per_epoch,
+               "threads": torch.get_num_threads(), **dp.describe(),
                "resumed_from_epoch": resumed_from,
                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     )
-    write_results(options.results_dir, results)
+    dp.on_writer(lambda: write_results(options.results_dir, results))
     return results
 
 

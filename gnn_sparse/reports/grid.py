@@ -71,20 +71,29 @@ def make_key(method: str, sparsity: float | None, seed: int, c: float | None) ->
 
 def expected_runs(methods: Iterable[str] = DEFAULT_METHODS, sparsities: Iterable[float] = DEFAULT_SPARSITIES,
                   seeds: Iterable[int] = DEFAULT_SEEDS,
-                  c_values: Iterable[float] = DEFAULT_C_VALUES) -> list[RunKey]:
+                  c_values: Iterable[float] = DEFAULT_C_VALUES, *,
+                  c_sparsities: Iterable[float] | None = None,
+                  default_c: float | None = None) -> list[RunKey]:
     """Every run a grid needs, in a stable order (method, sparsity, c, seed), without repeats.
 
     ``dense`` contributes one key per seed; ``dst-ee`` one per sparsity x ``c`` x seed;
     every other method one per sparsity x seed.
+
+    The ``c`` sweep can be limited to some sparsities (``c_sparsities``, e.g. only the
+    highest, to keep a grid affordable): there DST-EE runs at every ``c`` of ``c_values``
+    plus ``default_c``; at the other sparsities only at ``default_c`` (the main DST-EE row).
 
     Args:
         methods: method names as the runner spells them (default: :data:`DEFAULT_METHODS`).
         sparsities: target sparsities in ``[0, 1)`` (default: :data:`DEFAULT_SPARSITIES`).
         seeds: seeds (default: :data:`DEFAULT_SEEDS`).
         c_values: DST-EE exploration coefficients (default: :data:`DEFAULT_C_VALUES`).
+        c_sparsities: sparsities of the ``c`` sweep; ``None`` (default): every sparsity.
+        default_c: DST-EE's ``c`` outside the sweep; required with ``c_sparsities``.
 
     Raises:
-        ValueError: an empty axis, or a sparsity outside ``[0, 1)``.
+        ValueError: an empty axis, a sparsity outside ``[0, 1)``, a ``c_sparsities`` entry
+            that is not one of ``sparsities``, or ``c_sparsities`` without ``default_c``.
 
     Examples:
         >>> [(k.method, k.sparsity, k.seed) for k in expected_runs(["dense", "rigl"], [0.9], [0, 1], [])]
@@ -103,10 +112,23 @@ def expected_runs(methods: Iterable[str] = DEFAULT_METHODS, sparsities: Iterable
     if bad:
         raise ValueError(f"expected_runs: sparsities must lie in [0, 1), got {bad}")
 
+    sweep_at = None
+    if c_sparsities is not None and EXPLORATION_METHOD in methods:
+        if default_c is None:
+            raise ValueError("expected_runs: c_sparsities needs default_c (DST-EE's c outside the sweep)")
+        sweep_at = {normalise_sparsity(s) for s in c_sparsities}
+        outside = sorted(sweep_at - {normalise_sparsity(s) for s in sparsities})
+        if outside:
+            raise ValueError(f"expected_runs: c_sparsities {outside} are not among the sparsities {sparsities}")
+
     keys: dict[RunKey, None] = {}
     for method in dict.fromkeys(methods):
         if method == DENSE_METHOD:
             combos = [(None, None)]
+        elif method == EXPLORATION_METHOD and sweep_at is not None:
+            combos = [(s, c) for s in sparsities
+                      for c in (sorted({normalise_c(c) for c in [*c_values, default_c]})
+                                if normalise_sparsity(s) in sweep_at else [default_c])]
         elif method == EXPLORATION_METHOD:
             combos = list(itertools.product(sparsities, c_values))
         else:
@@ -148,7 +170,11 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "quick": Preset("quick", "a few epochs per run, for smoke tests of the whole pipeline",
                     sparse_epochs=3, admm_epochs=(1, 2, 1), dense_epochs=3),
+    "medium": Preset("medium", "half the paper's budgets: 25 epochs of sparse training and of dense "
+                     "training, ADMM 10/10/10 (for a CPU-only machine)", sparse_epochs=25,
+                     admm_epochs=(10, 10, 10), dense_epochs=25),
     "paper": Preset("paper", "the paper's budgets: 50 epochs of sparse training, ADMM 20/20/20, "
                     "dense as configured", sparse_epochs=50, admm_epochs=(20, 20, 20), dense_epochs=None),
 }
-"""``quick``: 3 epochs (ADMM 1/2/1, the fewest with one ADMM update); ``paper``: Tables III-IV."""
+"""``quick``: 3 epochs (ADMM 1/2/1, the fewest with one ADMM update); ``medium``: half of
+``paper``'s budgets; ``paper``: Tables III-IV."""

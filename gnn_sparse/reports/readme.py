@@ -51,7 +51,8 @@ def _builder_versions() -> str:
 
 def render_readme(*, dataset: str, loaded: LoadedRuns, used: Sequence[Run], status: pd.DataFrame,
                   unused: Sequence[Run], grid: dict[str, list], command: str | None,
-                  files: Sequence[str], results_dir: str | os.PathLike) -> str:
+                  files: Sequence[str], results_dir: str | os.PathLike,
+                  failures: Sequence[tuple[RunKey, str]] = (), sessions: Sequence[dict] = ()) -> str:
     """The README text.
 
     Args:
@@ -64,6 +65,9 @@ def render_readme(*, dataset: str, loaded: LoadedRuns, used: Sequence[Run], stat
         command: the command line that produced the report (``None``: not given).
         files: the report's files, listed in the README.
         results_dir: where the results were read from.
+        failures: ``(key, error)`` of runs that raised instead of finishing.
+        sessions: the ``compare`` invocations that trained the grid (command, start,
+            elapsed seconds, runs trained/reused/failed).
     """
     counts = status["status"].value_counts()
     fingerprints = Counter(data_fingerprint(r.result) or "not recorded" for r in used)
@@ -85,7 +89,8 @@ def render_readme(*, dataset: str, loaded: LoadedRuns, used: Sequence[Run], stat
         f"- methods: {', '.join(grid['methods'])}",
         f"- sparsities: {', '.join(f'{s:g}' for s in grid['sparsities']) or 'none'}",
         f"- seeds: {', '.join(str(s) for s in grid['seeds'])}",
-        f"- DST-EE c values: {', '.join(f'{c:g}' for c in grid['c_values']) or 'none'}",
+        f"- DST-EE c values: {', '.join(f'{c:g}' for c in grid['c_values']) or 'none'}"
+        + _sweep_note(grid),
         f"- runs expected: {len(status)}; finished: {counts.get('ok', 0)}; "
         f"failed: {counts.get('failed', 0)}; missing: {counts.get('missing', 0)}", "",
         "## Data fingerprint", "",
@@ -102,9 +107,13 @@ def render_readme(*, dataset: str, loaded: LoadedRuns, used: Sequence[Run], stat
         *_bullets([f"{d} ({n} runs)" for d, n in devices.most_common()], "no runs"), "",
         f"Report built on {platform.platform()} ({platform.machine()}, {os.cpu_count()} CPUs).", "",
         "## Wall time", "",
+        *_session_lines(sessions),
         f"Total training wall time of the {len(used)} runs in the grid: "
         f"{format_duration(sum(per_method.values()))}.", "",
         *_bullets([f"{m}: {format_duration(t)}" for m, t in per_method.items()], "no runs"), "",
+        "## Failed runs", "",
+        *_bullets([f"{_describe(k)}: {' '.join(str(m).split())}" for k, m in failures],
+                  "none raised an error"), "",
         "## Left out", "",
         *_bullets(left_out, "nothing: every result file of this dataset is in the grid"),
     ]
@@ -119,3 +128,26 @@ def _describe(key: RunKey) -> str:
         parts.append(f"c {key.c:g}")
     parts.append(f"seed {key.seed}")
     return ", ".join(parts)
+
+
+def _sweep_note(grid: dict) -> str:
+    """Where the c sweep ran, when it is limited to some sparsities."""
+    if not grid.get("c_sparsities"):
+        return ""
+    at = ", ".join(f"{s:g}" for s in grid["c_sparsities"])
+    return f" (swept at sparsity {at} only; DST-EE at c = {grid['default_c']:g} elsewhere)"
+
+
+def _session_lines(sessions: Sequence[dict]) -> list[str]:
+    """The grid's total wall time over its ``compare`` sessions, and each session."""
+    if not sessions:
+        return ["No `compare` session recorded (the runs were trained some other way).", ""]
+    total = sum(float(s.get("elapsed_s") or 0.0) for s in sessions)
+    lines = [f"Total wall time of the grid: {format_duration(total)}, over {len(sessions)} `compare` "
+             f"session(s) (training, data loading and reused runs included):", ""]
+    for s in sessions:
+        finished = "" if s.get("finished") else " (interrupted)"
+        lines.append(f"- {s.get('started', '?')}: {format_duration(float(s.get('elapsed_s') or 0.0))}{finished}; "
+                     f"trained {s.get('trained', 0)}, reused {s.get('reused', 0)}, failed {s.get('failed', 0)}; "
+                     f"`{s.get('command', '?')}`")
+    return lines + [""]

@@ -9,8 +9,9 @@ shown as such in the tables, and every result file that could not be used is nam
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -21,7 +22,9 @@ from gnn_sparse.reports.grid import (
 )
 from gnn_sparse.reports.paper import paper_note, paper_source, paper_table
 from gnn_sparse.reports.readme import render_readme
-from gnn_sparse.reports.records import LoadedRuns, Run, load_runs
+from gnn_sparse.reports.records import LoadedRuns, NoRunsError, Run, load_runs
+from gnn_sparse.training.config import RunConfig
+from gnn_sparse.training.results import REQUIRED_KEYS
 from gnn_sparse.reports.tables import (
     METRICS, grid_sparsities, markdown_table, reported_summary, run_status, summarise, wide_numeric, wide_text,
 )
@@ -34,17 +37,35 @@ REPORT_FILES = (TABLE_MD, TABLE_CSV, ACCURACY_PNG, EXPLORATION_PNG, CURVES_PNG, 
 
 def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
                  sparsities: Iterable[float] | None = None, seeds: Iterable[int] | None = None,
-                 c_values: Iterable[float] | None = None) -> dict[str, list]:
+                 c_values: Iterable[float] | None = None, c_sparsities: Iterable[float] | None = None,
+                 default_c: float | None = None) -> dict:
     """The grid to report on; each axis left ``None`` is taken from ``runs``.
 
     Methods found are ordered as :data:`~gnn_sparse.reports.grid.DEFAULT_METHODS`, then
     alphabetically. An axis that the runs cannot tell (e.g. sparsities when only dense
     ran) falls back to the default grid's.
 
+    The ``c`` sweep: with ``c_sparsities`` given, DST-EE is expected at every ``c`` there
+    and at ``default_c`` elsewhere (``default_c`` left ``None``: the most common ``c`` of
+    the DST-EE runs). With ``c_values`` *and* ``c_sparsities`` both ``None``, a sweep
+    limited to some sparsities is recognised from the runs (DST-EE at a ``c`` other than the
+    most common one only there); otherwise every ``c`` is expected at every sparsity.
+
     Returns:
-        ``{"methods", "sparsities", "seeds", "c_values"}``, each a list.
+        ``{"methods", "sparsities", "seeds", "c_values"}``, each a list, plus
+        ``"c_sparsities"`` (a list, or ``None``: the sweep covers every sparsity) and
+        ``"default_c"`` (a float, or ``None``).
     """
     keys = [r.key for r in runs]
+    dst_c = Counter(k.c for k in keys if k.method == EXPLORATION_METHOD)
+    if c_values is None and c_sparsities is None and len(dst_c) > 1:
+        common = dst_c.most_common(1)[0][0]
+        swept = {k.sparsity for k in keys if k.method == EXPLORATION_METHOD and k.c != common}
+        with_dst = {k.sparsity for k in keys if k.method == EXPLORATION_METHOD}
+        if swept != with_dst:
+            c_sparsities, default_c = sorted(swept), common
+    if c_sparsities is not None and default_c is None:
+        default_c = dst_c.most_common(1)[0][0] if dst_c else RunConfig().c
     if methods is None:
         found = {k.method for k in keys}
         methods = [m for m in DEFAULT_METHODS if m in found] + sorted(found - set(DEFAULT_METHODS))
@@ -56,12 +77,22 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
         c_values = sorted({k.c for k in keys if k.c is not None}) or DEFAULT_C_VALUES
     methods = list(dict.fromkeys(methods))
     sparse = any(m != DENSE_METHOD for m in methods)
+    exploring = EXPLORATION_METHOD in methods
     return {
         "methods": methods,
         "sparsities": sorted({normalise_sparsity(s) for s in sparsities}) if sparse else [],
         "seeds": sorted({int(s) for s in seeds}),
-        "c_values": sorted({normalise_c(c) for c in c_values}) if EXPLORATION_METHOD in methods else [],
+        "c_values": sorted({normalise_c(c) for c in c_values}) if exploring else [],
+        "c_sparsities": sorted({normalise_sparsity(s) for s in c_sparsities})
+        if exploring and c_sparsities is not None else None,
+        "default_c": normalise_c(default_c) if exploring and c_sparsities is not None else None,
     }
+
+
+def grid_expected(grid: dict) -> list[RunKey]:
+    """:func:`~gnn_sparse.reports.grid.expected_runs` of a :func:`resolve_grid` result."""
+    return expected_runs(grid["methods"], grid["sparsities"], grid["seeds"], grid["c_values"],
+                         c_sparsities=grid.get("c_sparsities"), default_c=grid.get("default_c"))
 
 
 def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
@@ -76,7 +107,8 @@ def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
     lines += ["Each measured cell is the mean ± sample standard deviation (ddof=1) over seeds; "
               "`n=found/expected` counts the finished runs. With n=1 the standard deviation is undefined "
               "and shown as `–`; `missing (n=0/k)` means no run of that cell finished. "
-              "Dense has no sparsity; its runs fill every column, as in the paper.", ""]
+              "Dense has no sparsity; its runs fill every column, as in the paper. "
+              "`n/a`: not part of the grid (e.g. the DST-EE c sweep runs at one sparsity only).", ""]
     csv_blocks = []
     for metric in METRICS:
         summary = summarise(runs, expected, metric.key)
@@ -88,6 +120,8 @@ def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
         lines += [f"Reported rows: {paper_note()}", ""]
 
     status = run_status(runs, expected)
+    found = {r.key: r for r in runs}
+    status["note"] = [_failure_note(found.get(key)) for key in expected]  # run_status keeps this order
     absent = status[status["status"] != "ok"]
     lines += ["## Missing or failed runs", ""]
     if absent.empty:
@@ -104,7 +138,9 @@ def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
 def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os.PathLike,
                  methods: Iterable[str] | None = None, sparsities: Iterable[float] | None = None,
                  seeds: Iterable[int] | None = None, c_values: Iterable[float] | None = None,
-                 command: str | None = None) -> Path:
+                 command: str | None = None, *, c_sparsities: Iterable[float] | None = None,
+                 default_c: float | None = None, failures: Mapping[RunKey, str] | None = None,
+                 sessions: Sequence[Mapping[str, Any]] | None = None) -> Path:
     """Write the comparison report of ``dataset`` into ``out_dir`` and return ``out_dir``.
 
     Files (each written atomically): ``table.md`` and ``table.csv`` (test accuracy, AUC and
@@ -122,30 +158,68 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
         seeds: seeds of the grid (default: those found).
         c_values: DST-EE exploration coefficients (default: those found).
         command: the command line that produced the report, recorded in ``README.md``.
+        c_sparsities: sparsities of the DST-EE ``c`` sweep (default: see :func:`resolve_grid`).
+        default_c: DST-EE's ``c`` outside the sweep (default: the most common ``c`` found).
+        failures: runs that raised instead of finishing, ``{key: error message}`` (the
+            ``compare`` grid records them); shown as failed unless a finished run of the
+            same key exists.
+        sessions: the ``compare`` invocations that trained the grid, each
+            ``{"command", "started", "elapsed_s", "trained", "reused", "failed"}``; their
+            elapsed times add up to the grid's total wall time in ``README.md``.
 
     Raises:
-        NoRunsError: ``results_dir`` holds no usable run of ``dataset``.
+        NoRunsError: ``results_dir`` holds no usable run of ``dataset`` (and no failure).
         ValueError: an empty or invalid grid axis.
     """
-    loaded = load_runs(results_dir, dataset)
-    grid = resolve_grid(loaded.runs, methods, sparsities, seeds, c_values)
-    expected = expected_runs(grid["methods"], grid["sparsities"], grid["seeds"], grid["c_values"])
+    failures = dict(failures or {})
+    try:
+        loaded = load_runs(results_dir, dataset)
+    except NoRunsError:
+        if not failures or not Path(results_dir).is_dir():
+            raise
+        loaded = LoadedRuns()
+    grid = resolve_grid(loaded.runs, methods, sparsities, seeds, c_values, c_sparsities, default_c)
+    expected = grid_expected(grid)
     wanted = set(expected)
     used = [r for r in loaded.runs if r.key in wanted]
     unused = [r for r in loaded.runs if r.key not in wanted]
+    finished = {r.key for r in used}
+    stubs = [failed_run(key, message) for key, message in failures.items()
+             if key in wanted and key not in finished]
+    reported = used + stubs
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    markdown, csv = render_tables(dataset, used, expected, loaded)
+    markdown, csv = render_tables(dataset, reported, expected, loaded)
     with atomic_write(out / TABLE_MD, "w", encoding="utf-8") as f:
         f.write(markdown)
     with atomic_write(out / TABLE_CSV, "w", encoding="utf-8", newline="") as f:
         csv.to_csv(f, index=False)
-    figures.accuracy_vs_sparsity(used, expected, dataset, out / ACCURACY_PNG)
-    figures.exploration(used, expected, dataset, out / EXPLORATION_PNG)
-    figures.curves(used, expected, dataset, out / CURVES_PNG)
-    readme = render_readme(dataset=dataset, loaded=loaded, used=used, status=run_status(used, expected),
-                           unused=unused, grid=grid, command=command, files=REPORT_FILES, results_dir=results_dir)
+    figures.accuracy_vs_sparsity(reported, expected, dataset, out / ACCURACY_PNG)
+    figures.exploration(reported, expected, dataset, out / EXPLORATION_PNG)
+    figures.curves(reported, expected, dataset, out / CURVES_PNG)
+    readme = render_readme(dataset=dataset, loaded=loaded, used=used, status=run_status(reported, expected),
+                           unused=unused, grid=grid, command=command, files=REPORT_FILES, results_dir=results_dir,
+                           failures=[(s.key, s.result["failure"]) for s in stubs], sessions=list(sessions or []))
     with atomic_write(out / README, "w", encoding="utf-8") as f:
         f.write(readme)
     return out
+
+
+def failed_run(key: RunKey, message: str) -> Run:
+    """A stand-in :class:`Run` for a run that raised instead of finishing: every results
+    key ``None`` (so it counts as failed) and the error under ``"failure"``."""
+    result: dict[str, Any] = {k: None for k in REQUIRED_KEYS}
+    result.update(method=key.method, sparsity=key.sparsity, seed=key.seed,
+                  config={"c": key.c}, failure=str(message))
+    return Run(key, Path(f"(failed: {key.method}, sparsity {key.sparsity}, seed {key.seed}, c {key.c})"), result)
+
+
+def _failure_note(run: Run | None) -> str:
+    """Why a run of the grid is not ok, for the missing/failed table (one line, no pipes)."""
+    if run is None:
+        return "no result file"
+    if "failure" in run.result:
+        text = " ".join(run.result["failure"].split()).replace("|", "/")
+        return text if len(text) <= 160 else text[:157] + "..."
+    return "no finite test accuracy" if run.failed else ""

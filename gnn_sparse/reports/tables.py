@@ -154,7 +154,7 @@ def wide_text(summary: pd.DataFrame, digits: int) -> pd.DataFrame:
     then one formatted column per sparsity."""
     columns = ["mean", "std", "n", "n_expected", "n_failed", "source"]
     summary = summary.assign(cell=[format_cell(*v, digits) for v in summary[columns].itertuples(index=False)])
-    wide = _pivot(summary, values="cell").reset_index()
+    wide = _pivot(summary, values="cell").fillna("n/a").reset_index()  # n/a: cell outside the grid
     wide["epochs"] = wide["epochs"].replace("", "–")
     return wide.drop(columns="source").rename(columns={"label": "method"})
 

@@ -1,0 +1,458 @@
+"""``run_link_prediction.py compare`` and ``report``: train a comparison grid, write its report.
+
+``compare`` enumerates the grid (:func:`~gnn_sparse.reports.grid.expected_runs`: methods x
+sparsities x seeds, DST-EE also x ``c`` at the sweep's sparsity), trains every run that has
+no results yet through the normal runner (:func:`gnn_sparse.training.run`), then writes the
+report (:func:`~gnn_sparse.reports.write_report`) to ``<reports-dir>/<dataset>/``:
+
+* finished runs are reused (the runner skips a run whose results JSON exists), and an
+  interrupted run continues from its checkpoint, so rerunning the same command after an
+  interruption continues where the grid stopped;
+* a run that raises is recorded as failed and the grid goes on; the report shows it as
+  failed (with the error) until a later ``compare`` finishes it;
+* bad input (an unknown method or dataset, a results folder holding a run of the same name
+  with another config) stops the grid with one line on stderr and exit code 2.
+
+Every option of a single run that the grid does not set itself (``--update-interval``,
+``--encoder``, ``--threads``, ...) may follow and applies to every run; ``--epochs`` is the
+dense budget when the preset leaves it "as configured", and ``--c`` is DST-EE's ``c`` at the
+sparsities outside the ``c`` sweep.
+
+The grid, the failures and each ``compare`` session (command, start, elapsed time) are
+kept in ``<results-dir>/compare/<dataset>.json``, so that ``report`` rebuilds the same
+report, with the total wall time, from the results alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import fields, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from gnn_sparse.reports.grid import (
+    DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD,
+    PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c, normalise_sparsity,
+)
+from gnn_sparse.reports.records import NoRunsError
+from gnn_sparse.reports.report import write_report
+from gnn_sparse.utils.io import atomic_write_json
+
+PROG = "run_link_prediction.py"
+SUBCOMMANDS = ("compare", "report")
+MANIFEST_DIR = "compare"
+GRID_OWNED = {"method": "--methods", "sparsity": "--sparsities", "seed": "--seeds", "run_name": None,
+              "resume": None}
+"""Single-run options the grid sets itself (their flag in ``compare``, if any)."""
+
+
+class GridError(Exception):
+    """Bad input to ``compare``/``report``: printed as one line, exit code 2."""
+
+
+# --------------------------------------------------------------------------- manifest
+
+def manifest_path(results_dir: str | Path, dataset: str) -> Path:
+    """``<results_dir>/compare/<dataset>.json``: the grid, its failures and sessions."""
+    return Path(results_dir) / MANIFEST_DIR / f"{_safe_name(dataset)}.json"
+
+
+def load_manifest(results_dir: str | Path, dataset: str) -> dict[str, Any]:
+    """The grid record of ``dataset`` (an empty record when there is none or it is unreadable)."""
+    path = manifest_path(results_dir, dataset)
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        if isinstance(manifest, dict):
+            manifest.setdefault("failures", {})
+            manifest.setdefault("sessions", [])
+            return manifest
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as err:
+        print(f"{PROG}: note: ignoring unreadable grid record {path}: {err}", file=sys.stderr)
+    return {"dataset": dataset, "grid": None, "failures": {}, "sessions": []}
+
+
+def save_manifest(results_dir: str | Path, dataset: str, manifest: dict[str, Any]) -> None:
+    atomic_write_json(manifest_path(results_dir, dataset), manifest)
+
+
+def manifest_failures(manifest: dict[str, Any]) -> dict[RunKey, str]:
+    """``{key: error}`` of the failures recorded in a grid record."""
+    out = {}
+    for record in manifest.get("failures", {}).values():
+        try:
+            out[make_key(record["method"], record["sparsity"], record["seed"], record["c"])] = record["error"]
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+# --------------------------------------------------------------------------- grid -> runs
+
+def run_name(config) -> str:
+    """The run's name: the runner's default, plus ``-c<c>`` for DST-EE (whose default name
+    does not tell the ``c`` of the sweep apart)."""
+    name = config.run_id()
+    return f"{name}-c{config.c:g}" if config.method == EXPLORATION_METHOD else name
+
+
+def config_for(key: RunKey, base, preset: Preset):
+    """The :class:`~gnn_sparse.training.RunConfig` of one grid run: ``base`` with the key's
+    method, sparsity, seed and ``c`` and the preset's epochs for the method."""
+    from gnn_sparse.training import RunConfig
+
+    changes: dict[str, Any] = {"method": key.method, "seed": key.seed}
+    if key.sparsity is not None:
+        changes["sparsity"] = key.sparsity
+    if key.c is not None:
+        changes["c"] = key.c
+    epochs = preset.epochs_for(key.method)
+    if epochs is not None and key.method != "admm":  # ADMM's budget is its three phases
+        changes["epochs"] = epochs
+    if key.method == "admm":
+        names = {f.name for f in fields(RunConfig)}
+        phases = dict(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
+        if set(phases) <= names:
+            changes.update(phases)
+        else:
+            changes["method_options"] = {**base.method_options, **phases}
+    return replace(base, **changes)
+
+
+def grid_order(keys: Sequence[RunKey], default_c: float | None) -> list[RunKey]:
+    """Seed by seed; within a seed the main grid first, the extra ``c`` of the sweep last,
+    so that an interrupted grid has whole tables for the seeds it finished."""
+    def rank(item):
+        index, key = item
+        extra = key.method == EXPLORATION_METHOD and default_c is not None and key.c != normalise_c(default_c)
+        return key.seed, extra, index
+    return [key for _, key in sorted(enumerate(keys), key=rank)]
+
+
+def _load_dataset(config):
+    """The dataset of a run (a hook: tests swap in a tiny graph)."""
+    from gnn_sparse.training.runner import load_run_dataset
+
+    return load_run_dataset(config)
+
+
+def run_grid(keys: Sequence[RunKey], base, preset: Preset, *, results_dir: str, force: bool = False,
+             quiet: bool = False, manifest: dict[str, Any], dataset: str,
+             log=lambda msg: print(msg, file=sys.stderr, flush=True)) -> dict[str, int]:
+    """Train the runs of ``keys`` that are not finished, in order; record failures and the
+    session in ``manifest`` (saved after every run). Returns ``{"trained", "reused", "failed"}``.
+
+    Raises:
+        ConfigError, DataError: bad input; the grid stops (the session is saved first).
+        KeyboardInterrupt: likewise.
+    """
+    from gnn_sparse.training import RunOptions, run
+    from gnn_sparse.training.results import results_path
+
+    session = manifest["sessions"][-1]
+    counts = {"trained": 0, "reused": 0, "failed": 0}
+    started = time.perf_counter() - float(session.get("elapsed_s") or 0.0)
+    cache: dict[int, Any] = {}
+
+    def save():
+        session.update(counts, elapsed_s=round(time.perf_counter() - started, 1))
+        save_manifest(results_dir, dataset, manifest)
+
+    for i, key in enumerate(keys, 1):
+        config = config_for(key, base, preset)
+        name = run_name(config)
+        where = f"[{i}/{len(keys)}] {name}"
+        done = results_path(results_dir, name).exists() and not force
+        tick = time.perf_counter()
+        try:
+            data = None
+            if not done:
+                if key.seed not in cache:
+                    cache.clear()  # keys come seed by seed: keep one dataset in memory
+                    cache[key.seed] = _load_dataset(config)
+                data = cache[key.seed]
+            result = run(config, RunOptions(results_dir=results_dir, run_name=name, resume=True, force=force,
+                                            quiet=quiet), dataset=data)
+        except (KeyboardInterrupt, ValueError) as err:
+            if isinstance(err, ValueError) and not _is_input_error(err):
+                _record_failure(manifest, name, key, err, counts, log, where)
+                save()
+                continue
+            save()
+            raise
+        except Exception as err:  # a run that breaks must not stop the grid
+            _record_failure(manifest, name, key, err, counts, log, where)
+            save()
+            continue
+        manifest["failures"].pop(name, None)
+        counts["reused" if done else "trained"] += 1
+        took = "reused (already finished)" if done else f"trained in {time.perf_counter() - tick:.0f} s"
+        accuracy = result.get("test_accuracy")
+        log(f"{where}: {took}; test accuracy " + ("none" if accuracy is None else f"{accuracy:.2f}%"))
+        save()
+    return counts
+
+
+def _is_input_error(err: ValueError) -> bool:
+    from gnn_sparse.data.errors import DataError
+    from gnn_sparse.training import ConfigError
+
+    return isinstance(err, (ConfigError, DataError))
+
+
+def _record_failure(manifest, name, key, err, counts, log, where) -> None:
+    message = f"{type(err).__name__}: {err}"
+    manifest["failures"][name] = {"method": key.method, "sparsity": key.sparsity, "seed": key.seed, "c": key.c,
+                                  "error": message, "at": _now()}
+    counts["failed"] += 1
+    log(f"{where}: FAILED ({' '.join(message.split())}); the grid goes on")
+
+
+# --------------------------------------------------------------------------- CLI
+
+class _Parser(argparse.ArgumentParser):
+    """One-line usage errors (exit 2); no abbreviations, so that ``--method`` is not taken
+    for ``--methods`` but refused as a single-run option the grid sets itself."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _c_sparsity(text: str):
+    if text == "all":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a sparsity or 'all', got {text!r}") from None
+
+
+def _grid_arguments(p: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The grid options shared by ``compare`` (with defaults) and ``report`` (default: the
+    grid ``compare`` recorded, else what the results hold)."""
+    d = (lambda value: value) if defaults else (lambda value: None)
+    recorded = "" if defaults else " (default: the grid compare recorded, else the runs found)"
+    p.add_argument("--dataset", default="synthetic",
+                   help="registry name or edge-list path, as for a single run (default: synthetic)")
+    p.add_argument("--methods", nargs="+", default=d(None), metavar="METHOD",
+                   help="methods of the grid" + (recorded or f" (default: {' '.join(DEFAULT_METHODS)}, "
+                                                 "those registered)"))
+    p.add_argument("--sparsities", nargs="+", type=float, default=d(list(DEFAULT_SPARSITIES)), metavar="S",
+                   help="target sparsities" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SPARSITIES))})"))
+    p.add_argument("--seeds", nargs="+", type=int, default=d(list(DEFAULT_SEEDS)), metavar="SEED",
+                   help="seeds" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SEEDS))})"))
+    p.add_argument("--c-values", nargs="+", type=float, default=d(list(DEFAULT_C_VALUES)), metavar="C",
+                   help="DST-EE exploration coefficients of the Fig. 3 study"
+                        + (recorded or f" (default: {' '.join(f'{c:g}' for c in DEFAULT_C_VALUES)})"))
+    p.add_argument("--c-sparsity", nargs="+", type=_c_sparsity, default=None, metavar="S",
+                   help="sparsities at which DST-EE runs at every --c-values (elsewhere only at --c); "
+                        "'all' for every sparsity" + (recorded or " (default: the highest sparsity)"))
+    p.add_argument("--results-dir", default="results", help="folder of the runs' results (default: results)")
+    p.add_argument("--reports-dir", default="reports",
+                   help="the report goes to REPORTS_DIR/<dataset>/ (default: reports)")
+
+
+def build_compare_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} compare",
+                description="Train every missing run of a comparison grid (finished runs are reused, "
+                            "interrupted ones resumed), then write the report to REPORTS_DIR/<dataset>/. "
+                            "Any single-run option not set by the grid (e.g. --update-interval, --encoder, "
+                            "--threads, --quiet, --force) may follow and applies to every run; see "
+                            f"'{PROG} --help'.")
+    _grid_arguments(p, defaults=True)
+    p.add_argument("--preset", default="paper", choices=list(PRESETS),
+                   help="epoch budgets: " + "; ".join(f"{n}: {pr.description}" for n, pr in PRESETS.items())
+                        + " (default: paper)")
+    return p
+
+
+def build_report_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=f"{PROG} report",
+                description="Rebuild the comparison report of a dataset from existing results, without "
+                            "training, into REPORTS_DIR/<dataset>/.")
+    _grid_arguments(p, defaults=False)
+    return p
+
+
+def _command(argv: Sequence[str]) -> str:
+    return "python " + shlex.join([PROG, *argv])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _safe_name(dataset: str) -> str:
+    import re
+
+    name = Path(dataset).name if ("/" in dataset or Path(dataset).suffix) else dataset
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "dataset"
+
+
+def _c_sparsities(value, sparsities: Sequence[float]) -> list[float] | None:
+    """``--c-sparsity`` resolved: ``None`` for 'all', else a list (default: the highest)."""
+    if value is None:
+        return [max(sparsities)]
+    if "all" in value:
+        if len(value) > 1:
+            raise GridError("--c-sparsity: 'all' cannot be combined with sparsities")
+        return None
+    wanted = {normalise_sparsity(s) for s in sparsities}
+    outside = [s for s in value if normalise_sparsity(s) not in wanted]
+    if outside:
+        raise GridError(f"--c-sparsity {' '.join(f'{s:g}' for s in outside)} is not among --sparsities "
+                        f"{' '.join(f'{s:g}' for s in sparsities)}")
+    return sorted({normalise_sparsity(s) for s in value})
+
+
+def _base_config(rest: Sequence[str], dataset: str):
+    """The single-run options after the grid's own, as ``(RunConfig, args)``."""
+    from gnn_sparse.cli import build_parser, configs_from_args
+
+    single = build_parser()
+    single.prog = f"{PROG} compare"
+    args = single.parse_args([*rest, "--dataset", dataset])
+    for dest, flag in GRID_OWNED.items():
+        value, default = getattr(args, dest), single.get_default(dest)
+        if value != default:
+            hint = f"use {flag}" if flag else "compare names and resumes runs itself"
+            raise GridError(f"--{dest.replace('_', '-')} is set by the grid ({hint})")
+    if args.threads is not None and args.threads <= 0:
+        raise GridError(f"--threads must be a positive integer, got {args.threads}")
+    return configs_from_args(args)[0], args
+
+
+def compare_main(argv: Sequence[str]) -> int:
+    """``compare ...``: run the grid's missing runs, then write the report. Exit code 0; 1
+    when some run failed (the report shows which); 2 on bad input; 130 when interrupted."""
+    from gnn_sparse.data.errors import DataError
+    from gnn_sparse.training import METHODS, ConfigError
+
+    parser = build_compare_parser()
+    args, rest = parser.parse_known_args(argv)
+    command = _command(["compare", *argv])
+    try:
+        base, single = _base_config(rest, args.dataset)
+        _check_dataset(base.dataset)
+        methods = list(dict.fromkeys(args.methods or [m for m in DEFAULT_METHODS if m in METHODS]))
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            raise GridError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+        c_sparsities = _c_sparsities(args.c_sparsity, args.sparsities) if EXPLORATION_METHOD in methods else None
+        default_c = normalise_c(base.c)
+        keys = expected_runs(methods, args.sparsities, args.seeds, args.c_values,
+                             c_sparsities=c_sparsities, default_c=default_c)
+        if single.threads is not None:
+            import torch
+
+            torch.set_num_threads(single.threads)
+    except (GridError, ConfigError, DataError, ValueError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+
+    preset = PRESETS[args.preset]
+    dataset = _recorded_dataset_name(base.dataset)
+    manifest = load_manifest(args.results_dir, dataset)
+    manifest.update(dataset=dataset, grid={
+        "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),
+        "seeds": sorted(set(args.seeds)), "c_values": sorted({normalise_c(c) for c in args.c_values}),
+        "c_sparsities": c_sparsities, "default_c": default_c, "preset": preset.name})
+    manifest["sessions"].append({"command": command, "started": _now(), "elapsed_s": 0.0, "finished": False,
+                                 "trained": 0, "reused": 0, "failed": 0})
+    order = grid_order(keys, default_c)
+    print(f"{PROG} compare: {len(order)} runs of {dataset} (preset {preset.name}) into {args.results_dir}/",
+          file=sys.stderr, flush=True)
+    try:
+        Path(args.results_dir).mkdir(parents=True, exist_ok=True)
+        save_manifest(args.results_dir, dataset, manifest)
+        counts = run_grid(order, base, preset, results_dir=args.results_dir, force=single.force,
+                          quiet=single.quiet, manifest=manifest, dataset=dataset)
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; finished runs are kept and the last epoch is checkpointed: "
+              "rerun the same command to continue", file=sys.stderr)
+        return 130
+    except (ConfigError, DataError, OSError) as err:
+        hint = (" (a results folder per preset avoids this; --force redoes the runs)"
+                if "different config" in str(err) else "")
+        print(f"{parser.prog}: error: {err}{hint}", file=sys.stderr)
+        return 2
+    manifest["sessions"][-1]["finished"] = True
+    save_manifest(args.results_dir, dataset, manifest)
+
+    grid = manifest["grid"]
+    out = Path(args.reports_dir) / _safe_name(dataset)
+    try:
+        write_report(args.results_dir, dataset, out, grid["methods"], grid["sparsities"], grid["seeds"],
+                     grid["c_values"], command, c_sparsities=grid["c_sparsities"], default_c=grid["default_c"],
+                     failures=manifest_failures(manifest), sessions=manifest["sessions"])
+    except NoRunsError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"trained {counts['trained']}, reused {counts['reused']}, failed {counts['failed']}; "
+          f"report: {out}/ (table.md, table.csv, figures, README.md)")
+    return 1 if counts["failed"] else 0
+
+
+def _check_dataset(dataset: str) -> None:
+    """Refuse an unknown dataset before the grid starts (the runner would, run after run)."""
+    from gnn_sparse.data.registry import known_names
+
+    if dataset not in known_names() and not Path(dataset).is_file():
+        raise GridError(f"unknown dataset {dataset!r}; known names: {', '.join(known_names())} "
+                        "(or the path of an edge-list file)")
+
+
+def _recorded_dataset_name(dataset: str) -> str:
+    """The name the runs record as ``result["dataset"]``: the registry name, else the file's."""
+    from gnn_sparse.data.registry import SYNTHETIC, load_manifest as registry
+
+    from gnn_sparse.data.load import _stem
+
+    if dataset == SYNTHETIC or dataset in registry() or not Path(dataset).is_file():
+        return dataset
+    return _stem(Path(dataset))
+
+
+def report_main(argv: Sequence[str]) -> int:
+    """``report ...``: rebuild the report from existing results. Exit code 0, or 2 with one
+    line when there is nothing to report."""
+    parser = build_report_parser()
+    args = parser.parse_args(argv)
+    dataset = _recorded_dataset_name(args.dataset)
+    manifest = load_manifest(args.results_dir, dataset)
+    grid = manifest.get("grid") or {}
+    pick = lambda given, name: given if given is not None else grid.get(name)  # noqa: E731
+    c_values = pick(args.c_values, "c_values")
+    c_sparsities, default_c = grid.get("c_sparsities"), grid.get("default_c")
+    out = Path(args.reports_dir) / _safe_name(dataset)
+    try:
+        if args.c_sparsity is not None:
+            sparsities = pick(args.sparsities, "sparsities") or list(args.c_sparsity)
+            c_sparsities = _c_sparsities(args.c_sparsity, [s for s in sparsities if s != "all"])
+        write_report(args.results_dir, dataset, out, pick(args.methods, "methods"),
+                     pick(args.sparsities, "sparsities"), pick(args.seeds, "seeds"), c_values,
+                     _command(["report", *argv]), c_sparsities=c_sparsities, default_c=default_c,
+                     failures=manifest_failures(manifest), sessions=manifest["sessions"])
+    except NoRunsError as err:
+        print(f"{parser.prog}: error: {err}; run '{PROG} compare' first", file=sys.stderr)
+        return 2
+    except (GridError, ValueError) as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"report: {out}/ (table.md, table.csv, figures, README.md)")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """Dispatch ``compare ...`` / ``report ...`` (``argv[0]`` is the subcommand)."""
+    command, rest = argv[0], list(argv[1:])
+    return compare_main(rest) if command == "compare" else report_main(rest)

@@ -23,7 +23,7 @@ from gnn_sparse.training.distributed import is_main_process
 DEFAULTS = RunConfig()
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (``prog: error: ...``), exit code 2."""
 
     def error(self, message: str):
@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     d = DEFAULTS
-    p = _Parser(prog="run_link_prediction.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = OneLineErrorParser(prog="run_link_prediction.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                 description="Temporal link prediction with a GCN encoder and the paper's two fully "
                             "connected layers, trained dense or sparse (DST-EE, RigL, SET, static). "
                             "Without arguments: DST-EE at 90%% sparsity on the embedded synthetic graph.")
@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _method_options(items: Sequence[str]) -> dict:
+def parse_method_options(items: Sequence[str]) -> dict:
+    """``["KEY=VALUE", ...]`` to a dict; values are parsed as JSON where they can be."""
     options = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -167,7 +168,7 @@ def _method_options(items: Sequence[str]) -> dict:
 def configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
     """One :class:`RunConfig` per ``--seed`` (validated: raises :class:`ConfigError`)."""
     values = {f.name: getattr(args, f.name) for f in fields(RunConfig) if f.name not in ("seed", "method_options")}
-    options = _method_options(args.method_option)
+    options = parse_method_options(args.method_option)
     return [RunConfig(**values, method_options=options, seed=seed) for seed in dict.fromkeys(args.seed)]
 
 

@@ -115,11 +115,11 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     ensure_writable(options.results_dir)
     note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
 
-    done = _finished_run(options, run_id, config)
+    done = finished_run(options, run_id, config)
     if done is not None:
         note(f"{run_id}: already finished ({results_path(options.results_dir, run_id)}); pass --force to redo")
         return done
-    ckpt = _checkpoint_to_resume(options, run_id, config, note)
+    ckpt = checkpoint_to_resume(options, run_id, config, note)
 
     ds = dataset if dataset is not None else load_run_dataset(config)
     node_features, features_info = fixed_node_features(config, ds)  # --encoder twalk: once per run, cached
@@ -213,7 +213,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     return results
 
 
-def _finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[str, Any] | None:
+def finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[str, Any] | None:
     path = results_path(options.results_dir, run_id)
     if options.force or not path.exists():
         return None
@@ -226,7 +226,7 @@ def _finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[s
     return results
 
 
-def _checkpoint_to_resume(options: RunOptions, run_id: str, config: RunConfig, note) -> dict[str, Any] | None:
+def checkpoint_to_resume(options: RunOptions, run_id: str, config: RunConfig, note) -> dict[str, Any] | None:
     path = checkpoint_path(options.results_dir, run_id)
     if options.force or not path.exists():
         if options.resume and not options.force:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import torch
 
-from gnn_sparse.cli import _method_options, _Parser
+from gnn_sparse.cli import parse_method_options, OneLineErrorParser
 from gnn_sparse.training import ConfigError, summary_table
 from gnn_sparse.vision.config import DATASET_DEFAULTS, IMAGE_DATASETS, IMAGE_MODELS, ImageRunConfig
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
@@ -30,7 +30,7 @@ def _per_dataset(key: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     d = DEFAULTS
-    p = _Parser(prog="python -m gnn_sparse.vision", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = OneLineErrorParser(prog="python -m gnn_sparse.vision", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                 description="Image classification (scikit-learn digits offline, or CIFAR-10/100 from the "
                             "python-pickle batches) with a CNN trained dense, sparse (DST-EE, RigL, SET, "
                             "static; ERK over every conv and the classifier, first layer dense as in RigL) "
@@ -132,7 +132,7 @@ def configs_from_args(args: argparse.Namespace) -> list[ImageRunConfig]:
     """One :class:`ImageRunConfig` per ``--seed`` (validated: raises :class:`ConfigError`)."""
     values = {f.name: getattr(args, f.name) for f in fields(ImageRunConfig)
               if f.name not in ("seed", "method_options")}
-    options = _method_options(args.method_option)
+    options = parse_method_options(args.method_option)
     return [ImageRunConfig(**values, method_options=options, seed=seed) for seed in dict.fromkeys(args.seed)]
 
 

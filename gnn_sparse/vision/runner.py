@@ -33,7 +33,7 @@ from gnn_sparse.training.checkpoint import rng_state, save_checkpoint, set_rng_s
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.device import describe_device, resolve_device
 from gnn_sparse.training.results import build_results, checkpoint_path, select_best, write_results
-from gnn_sparse.training.runner import RunOptions, _checkpoint_to_resume, _finished_run, ensure_writable
+from gnn_sparse.training.runner import RunOptions, checkpoint_to_resume, finished_run, ensure_writable
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
 from gnn_sparse.vision.config import DEFAULT_WIDTH, ImageRunConfig
@@ -116,11 +116,11 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     ensure_writable(options.results_dir)
     note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
 
-    done = _finished_run(options, run_id, config)
+    done = finished_run(options, run_id, config)
     if done is not None:
         note(f"{run_id}: already finished; pass --force to redo")
         return done
-    ckpt = _checkpoint_to_resume(options, run_id, config, note)
+    ckpt = checkpoint_to_resume(options, run_id, config, note)
 
     torch.manual_seed(config.seed)
     model = build_image_model(config, data.num_classes, data.in_channels).to(device)

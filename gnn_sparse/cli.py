@@ -30,6 +30,30 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def add_schedule_arguments(group, d) -> None:
+    """The mask-update schedule, DST-EE's coefficients and plug-in options (shared by the
+    link-prediction and image CLIs; ``d`` holds the defaults)."""
+    group.add_argument("--end-fraction", type=float, default=d.end_fraction,
+                       help="no mask updates after this fraction of all steps (T_end)")
+    group.add_argument("--drop-fraction", type=float, default=d.drop_fraction,
+                       help="initial fraction of active weights dropped and regrown per update")
+    group.add_argument("--drop-schedule", default=d.drop_schedule, choices=["cosine", "constant"],
+                       help="decay of the drop fraction over the steps")
+    group.add_argument("--c", type=float, default=d.c, help="DST-EE exploration coefficient c")
+    group.add_argument("--c-decay", type=float, default=d.c_decay, help="DST-EE: c is multiplied by this ...")
+    group.add_argument("--c-decay-interval", type=int, default=d.c_decay_interval, help="... every this many steps")
+    group.add_argument("--eps", type=float, default=d.eps, help="DST-EE epsilon in c ln(t) / (N + eps)")
+    group.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
+
+
+def add_rho_arguments(group, d) -> None:
+    """ADMM's penalty coefficient and its growth factor."""
+    group.add_argument("--rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
+    group.add_argument("--rho-factor", type=float, default=d.rho_factor,
+                       help="rho is multiplied by this at each Z/U update (1: constant)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = DEFAULTS
     p = OneLineErrorParser(prog="run_link_prediction.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -62,18 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how the sparsity is spread over layers")
     method.add_argument("--update-interval", type=int, default=d.update_interval,
                         help="T: optimizer steps between mask updates")
-    method.add_argument("--end-fraction", type=float, default=d.end_fraction,
-                        help="no mask updates after this fraction of all steps (T_end)")
-    method.add_argument("--drop-fraction", type=float, default=d.drop_fraction,
-                        help="initial fraction of active weights dropped and regrown per update")
-    method.add_argument("--drop-schedule", default=d.drop_schedule, choices=["cosine", "constant"],
-                        help="decay of the drop fraction over the steps")
-    method.add_argument("--c", type=float, default=d.c, help="DST-EE exploration coefficient c")
-    method.add_argument("--c-decay", type=float, default=d.c_decay, help="DST-EE: c is multiplied by this ...")
-    method.add_argument("--c-decay-interval", type=int, default=d.c_decay_interval, help="... every this many steps")
-    method.add_argument("--eps", type=float, default=d.eps, help="DST-EE epsilon in c ln(t) / (N + eps)")
-    method.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
+    add_schedule_arguments(method, d)
 
     admm = p.add_argument_group(
         "ADMM prune-from-dense (--method admm)",
@@ -87,9 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="ADMM epochs (lr 0.05 constant; a Z/U update between consecutive ADMM epochs)")
     admm.add_argument("--retrain-epochs", type=int, default=d.retrain_epochs,
                       help="masked retraining epochs after hard pruning (lr 0.05 x 0.98 per epoch), >= 1")
-    admm.add_argument("--rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
-    admm.add_argument("--rho-factor", type=float, default=d.rho_factor,
-                      help="rho is multiplied by this at each Z/U update (1: constant)")
+    add_rho_arguments(admm, d)
 
     model = p.add_argument_group("model")
     model.add_argument("--encoder", default=d.encoder, choices=list(ENCODERS),

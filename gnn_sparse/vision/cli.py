@@ -14,7 +14,7 @@ from typing import Sequence
 
 import torch
 
-from gnn_sparse.cli import parse_method_options, OneLineErrorParser
+from gnn_sparse.cli import OneLineErrorParser, add_rho_arguments, add_schedule_arguments, parse_method_options
 from gnn_sparse.training import ConfigError, summary_table
 from gnn_sparse.vision.config import DATASET_DEFAULTS, IMAGE_DATASETS, IMAGE_MODELS, ImageRunConfig
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
@@ -67,18 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how the sparsity is spread over the masked layers")
     method.add_argument("--update-interval", type=int, default=None,
                         help=f"T: optimizer steps between mask updates; default: {_per_dataset('update_interval')}")
-    method.add_argument("--end-fraction", type=float, default=d.end_fraction,
-                        help="no mask updates after this fraction of all steps (T_end)")
-    method.add_argument("--drop-fraction", type=float, default=d.drop_fraction,
-                        help="initial fraction of active weights dropped and regrown per update")
-    method.add_argument("--drop-schedule", default=d.drop_schedule, choices=["cosine", "constant"],
-                        help="decay of the drop fraction over the steps")
-    method.add_argument("--c", type=float, default=d.c, help="DST-EE exploration coefficient c")
-    method.add_argument("--c-decay", type=float, default=d.c_decay, help="DST-EE: c is multiplied by this ...")
-    method.add_argument("--c-decay-interval", type=int, default=d.c_decay_interval, help="... every this many steps")
-    method.add_argument("--eps", type=float, default=d.eps, help="DST-EE epsilon in c ln(t) / (N + eps)")
-    method.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
+    add_schedule_arguments(method, d)
 
     admm = p.add_argument_group(
         "ADMM prune-from-dense (--method admm)",
@@ -92,9 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"ADMM epochs; default: {_per_dataset('admm_epochs')}")
     admm.add_argument("--retrain-epochs", type=int, default=None,
                       help=f"masked retraining epochs (>= 1); default: {_per_dataset('retrain_epochs')}")
-    admm.add_argument("--rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
-    admm.add_argument("--rho-factor", type=float, default=d.rho_factor,
-                      help="rho is multiplied by this at each Z/U update (1: constant)")
+    add_rho_arguments(admm, d)
 
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=None,

@@ -13,8 +13,23 @@ class ConfigError(ValueError):
     """An invalid option or an impossible request; the CLI prints it as one line, exit code 2."""
 
 
+class DictConfig:
+    """A dataclass config that round-trips through a plain dict (results JSON, checkpoints)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}")
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(DictConfig):
     """Everything that determines a run's result (defaults: ``../shared/reference/protocol.md``).
 
     Data: ``dataset`` (registry name or file path), ``columns``, ``data_root``, ``split``,
@@ -143,17 +158,6 @@ class RunConfig:
         if self.encoder == "twalk" and not 0 <= self.seed < 2**32:
             raise ConfigError(f"--encoder twalk seeds its walks with the run seed, which must be in [0, 2**32), "
                               f"got {self.seed}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown config keys {unknown}")
-        return cls(**values)
 
     def run_id(self) -> str:
         """Default name of the run: dataset, method, encoder, sparsify scope, sparsity, seed."""

@@ -10,10 +10,10 @@ the results JSON records and what resume compares.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gnn_sparse.training.config import ConfigError
+from gnn_sparse.training.config import ConfigError, DictConfig
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
 
 IMAGE_DATASETS = ("digits", "cifar10", "cifar100")
@@ -39,7 +39,7 @@ DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
-class ImageRunConfig:
+class ImageRunConfig(DictConfig):
     """Everything that determines an image-classification run's result.
 
     Data: ``dataset`` (``digits``, ``cifar10``, ``cifar100``), ``cifar_root`` (folder of the
@@ -166,17 +166,6 @@ class ImageRunConfig:
         if self.width is None:
             values["width"] = DEFAULT_WIDTH[model]
         return replace(self, **values) if values else self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "ImageRunConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown config keys {unknown}")
-        return cls(**values)
 
     def run_id(self) -> str:
         """Default name: dataset, method, model, sparsify scope, sparsity, seed

@@ -25,6 +25,12 @@ from gnn_sparse.sparsity.update import drop_and_grow
 
 logger = logging.getLogger("gnn_sparse.sparsity")
 
+ZERO_PRESERVING_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
+"""Optimizers under which a weight with zero gradient and zero state stays exactly 0
+(momentum, Nesterov, L2 and decoupled weight decay, AMSGrad included). Since inactive
+weights get zero gradients and zero state, re-masking the weights after a non-update step is
+skipped for exactly these classes (not subclasses, which may change ``step``)."""
+
 
 class DynamicSparsifier:
     """Dynamic sparse training for any ``torch.nn.Module`` and ``torch.optim.Optimizer``.
@@ -111,6 +117,7 @@ class DynamicSparsifier:
         if masks is not None and params is None:
             params = list(masks)
         self.params = select_parameters(model, params, optimizer)
+        self._numel = sum(p.numel() for p in self.params.values())
         shapes = {n: tuple(p.shape) for n, p in self.params.items()}
         if masks is not None:
             masks = _check_masks(name, masks, shapes)
@@ -132,7 +139,7 @@ class DynamicSparsifier:
                 )
             if masks is not None:
                 self.masks[n] = masks[n].detach().to(device=p.device, dtype=torch.bool).clone()
-                k = int(self.masks[n].sum())
+                k = int(self.masks[n].count_nonzero())
             else:
                 mask = torch.zeros(p.numel(), dtype=torch.bool)
                 mask[torch.randperm(p.numel(), generator=self.generator)[:k]] = True
@@ -158,10 +165,11 @@ class DynamicSparsifier:
     def step(self) -> None:
         """Advance the iteration count; update the masks on update iterations; re-mask."""
         self.t += 1
-        if self.is_update_step(self.t):
+        updated = self.is_update_step(self.t)
+        if updated:
             self._update(self.t)
         sparse = self._sparse_layers
-        if sparse:
+        if sparse and (updated or type(self.optimizer) not in ZERO_PRESERVING_OPTIMIZERS):
             torch._foreach_mul_([self.params[n] for n in sparse], [self._float_masks[n] for n in sparse])
 
     def _mask_gradients(self, optimizer, args, kwargs) -> None:
@@ -202,7 +210,8 @@ class DynamicSparsifier:
             grown = new & ~mask
             p.mul_(keep)
             mask_optimizer_state(self.optimizer, p, keep)
-            stats.append(torch.stack([(mask & ~new).sum(), grown.sum(), (grown & ~ever).sum()]))
+            stats.append(torch.stack([(mask & ~new).count_nonzero(), grown.count_nonzero(),
+                                      (grown & ~ever).count_nonzero()]))
             names.append(n)
             mask.copy_(new)
             count.add_(new)
@@ -212,11 +221,11 @@ class DynamicSparsifier:
         layers = {n: {"dropped": 0, "grown": 0, "grown_never_active": 0} for n in self.params}
         for n, (dropped, grown, fresh) in zip(names, torch.stack(stats).tolist() if stats else []):
             layers[n] = {"dropped": dropped, "grown": grown, "grown_never_active": fresh}
-        rates = self.exploration_rate(per_layer=True)
+        explored = {n: int(e.count_nonzero()) for n, e in self.ever_active.items()}
         for n in layers:
-            layers[n]["exploration_rate"] = rates[n]
+            layers[n]["exploration_rate"] = explored[n] / self.params[n].numel()
         record = {"t": t, "drop_fraction": fraction, **self.grow.state(t),
-                  "exploration_rate": self.exploration_rate(), "layers": layers}
+                  "exploration_rate": sum(explored.values()) / self._numel, "layers": layers}
         self.history.append(record)
         self.sync.check_masks(self.masks, t)
         logger.info("mask update t=%d drop_fraction=%.4f R=%.4f", t, fraction, record["exploration_rate"])
@@ -229,20 +238,20 @@ class DynamicSparsifier:
     # ------------------------------------------------------------------ metrics
     def exploration_rate(self, per_layer: bool = False) -> float | dict[str, float]:
         """R: fraction of maskable weights that have ever been active (initial mask included)."""
-        explored = {n: int(e.sum()) for n, e in self.ever_active.items()}
+        explored = {n: int(e.count_nonzero()) for n, e in self.ever_active.items()}
         if per_layer:
             return {n: explored[n] / self.params[n].numel() for n in explored}
-        return sum(explored.values()) / sum(p.numel() for p in self.params.values())
+        return sum(explored.values()) / self._numel
 
     def sparsity_report(self) -> dict[str, dict[str, float]]:
         """Per layer: ``numel``, ``active`` (mask), ``zeros`` (in the weight), ``sparsity``
         (achieved fraction of zeros in the weight) and ``target``."""
         report = {}
         for n, p in self.params.items():
-            zeros = int((p.detach() == 0).sum())
+            zeros = p.numel() - int(p.detach().count_nonzero())
             report[n] = {
                 "numel": p.numel(),
-                "active": int(self.masks[n].sum()),
+                "active": int(self.masks[n].count_nonzero()),
                 "zeros": zeros,
                 "sparsity": zeros / p.numel(),
                 "target": self.target_sparsity[n],
@@ -285,7 +294,7 @@ class DynamicSparsifier:
             self.masks[n].copy_(theirs[n])
             self.counts[n].copy_(state_dict["counts"][n])
             self.ever_active[n].copy_(state_dict["ever_active"][n])
-            self._n_active[n] = int(self.masks[n].sum())
+            self._n_active[n] = int(self.masks[n].count_nonzero())
         self.t = int(state_dict["t"])
         self.generator.set_state(state_dict["rng_state"])
         self.target_sparsity = dict(state_dict["target_sparsity"])

@@ -32,12 +32,16 @@ def expected_active(s, name):
     return round((1 - s.target_sparsity[name]) * p.numel())
 
 
+OPTIMIZERS["adagrad"] = lambda p: torch.optim.Adagrad(p, lr=0.05, initial_accumulator_value=0.1)
+
+
 @pytest.mark.parametrize("method", [DSTEE, RigL, SET, StaticSparse])
 @pytest.mark.parametrize("distribution", ["uniform", "erk"])
 @pytest.mark.parametrize("build", [mlp, cnn])
-def test_exact_sparsity_after_every_step(method, distribution, build):
+@pytest.mark.parametrize("opt_name", ["sgd", "adamw", "adagrad"])
+def test_exact_sparsity_after_every_step(method, distribution, build, opt_name):
     model = build()
-    opt, s = make(method, model, distribution=distribution)
+    opt, s = make(method, model, opt_name, distribution=distribution)
     for x, y in batches(model, 40):
         train_step(model, opt, s, x, y)
         for name, p in s.params.items():

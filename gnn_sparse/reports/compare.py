@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+from gnn_sparse.cli import OneLineErrorParser, build_parser, configs_from_args
 from gnn_sparse.reports.grid import (
     DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD,
     PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c, normalise_sparsity,
@@ -216,15 +217,12 @@ def _record_failure(manifest, name, key, err, counts, log, where) -> None:
 
 # --------------------------------------------------------------------------- CLI
 
-class _Parser(argparse.ArgumentParser):
-    """One-line usage errors (exit 2); no abbreviations, so that ``--method`` is not taken
-    for ``--methods`` but refused as a single-run option the grid sets itself."""
+class _Parser(OneLineErrorParser):
+    """No abbreviations, so that ``--method`` is not taken for ``--methods`` but refused as a
+    single-run option the grid sets itself."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, allow_abbrev=False, **kwargs)
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _c_sparsity(text: str):
@@ -316,7 +314,6 @@ def _c_sparsities(value, sparsities: Sequence[float]) -> list[float] | None:
 
 def _base_config(rest: Sequence[str], dataset: str):
     """The single-run options after the grid's own, as ``(RunConfig, args)``."""
-    from gnn_sparse.cli import build_parser, configs_from_args
 
     single = build_parser()
     single.prog = f"{PROG} compare"

@@ -7,6 +7,8 @@ A grid is methods x sparsities x seeds, with two refinements that mirror the pap
   III-IV repeat the dense accuracy.
 * ``dst-ee`` is additionally expected once per exploration coefficient ``c`` (Fig. 3 of
   the paper sweeps ``c``), so its key carries ``c``; every other method has ``c=None``.
+  The sweep may be limited to some sparsities (``c_sparsities``; ``compare`` sweeps at the
+  highest by default), with DST-EE at its ``default_c`` elsewhere.
 
 Keys are normalised (:func:`normalise_sparsity`, :func:`normalise_c`) so that a result's
 ``0.9000000001`` and a requested ``0.9`` name the same cell.

@@ -191,21 +191,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return grid_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    return run_and_summarise(parser, args, configs_from_args, run, errors=(ConfigError, DataError))
+
+
+def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)) -> int:
+    """The body shared by the single-run CLIs: ``--threads``, one run per seed, one-line
+    errors (exit 2), an interruption note (exit 130), then the summary table. Returns the
+    exit code."""
     results = []
     try:
         if args.threads is not None:
             if args.threads <= 0:
                 raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
             torch.set_num_threads(args.threads)
-        configs = configs_from_args(args)
+        configs = make_configs(args)
         for config in configs:
             name = args.run_name
             if name is not None and len(configs) > 1:
                 name = f"{name}-seed{config.seed}"
             options = RunOptions(results_dir=args.results_dir, run_name=name, resume=args.resume,
                                  force=args.force, quiet=args.quiet)
-            results.append(run(config, options))
-    except (ConfigError, DataError) as err:
+            results.append(run_one(config, options))
+    except errors as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -216,7 +223,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(summary_table(results))
         print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

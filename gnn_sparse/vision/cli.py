@@ -12,10 +12,13 @@ import sys
 from dataclasses import fields
 from typing import Sequence
 
-import torch
-
-from gnn_sparse.cli import OneLineErrorParser, add_rho_arguments, add_schedule_arguments, parse_method_options
-from gnn_sparse.training import ConfigError, summary_table
+from gnn_sparse.cli import (
+    OneLineErrorParser,
+    add_rho_arguments,
+    add_schedule_arguments,
+    parse_method_options,
+    run_and_summarise,
+)
 from gnn_sparse.vision.config import DATASET_DEFAULTS, IMAGE_DATASETS, IMAGE_MODELS, ImageRunConfig
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
 from gnn_sparse.vision.methods import image_method_names
@@ -126,31 +129,7 @@ def configs_from_args(args: argparse.Namespace) -> list[ImageRunConfig]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    results = []
-    try:
-        if args.threads is not None:
-            if args.threads <= 0:
-                raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
-            torch.set_num_threads(args.threads)
-        configs = configs_from_args(args)
-        for config in configs:
-            name = args.run_name
-            if name is not None and len(configs) > 1:
-                name = f"{name}-seed{config.seed}"
-            options = RunOptions(results_dir=args.results_dir, run_name=name, resume=args.resume,
-                                 force=args.force, quiet=args.quiet)
-            results.append(run_image(config, options))
-    except ConfigError as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; the last finished epoch is checkpointed, rerun with --resume",
-              file=sys.stderr)
-        return 130
-    print(summary_table(results))
-    print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
-    return 0
-
+    return run_and_summarise(parser, args, configs_from_args, run_image)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -196,13 +196,20 @@ class DynamicSparsifier:
                 record = {"t": t, "skipped": "non-finite gradients"}
                 self.history.append(record)
                 logger.warning("mask update at t=%d skipped: non-finite gradients", t)
+                for n in self._sparse_layers:
+                    mask_optimizer_state(self.optimizer, self.params[n], self.masks[n])
                 return
 
         stats, names = [], []
         for n, p in self.params.items():
             mask, count, ever = self.masks[n], self.counts[n], self.ever_active[n]
             k = math.floor(fraction * self._n_active[n])
-            if k == 0 or self._n_active[n] == p.numel():
+            if self._n_active[n] == p.numel():
+                continue
+            if k == 0:
+                # The optimizer has just stepped with the dense gradient: clear what it left in
+                # the state of inactive weights, or momentum would move them later.
+                mask_optimizer_state(self.optimizer, p, mask)
                 continue
             layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator)
             new = drop_and_grow(mask, self.drop.scores(layer), self.grow.scores(layer), k)

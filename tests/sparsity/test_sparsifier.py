@@ -356,3 +356,20 @@ def test_cuda_masks_on_device_and_no_sync_between_updates():
             finally:
                 torch.cuda.set_sync_debug_mode("default")
     assert [r["t"] for r in s.history] == [10, 20]
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_update_that_moves_nothing_still_clears_inactive_state(opt_name):
+    # A small layer and a small drop fraction: k = floor(f * active) = 0 at every update, yet
+    # the optimizer stepped with the dense gradient; momentum must not move inactive weights.
+    model = mlp()
+    opt, s = make(DSTEE, model, opt_name, sparsity=0.9, drop_fraction=0.05, update_interval=3)
+    for x, y in batches(model, 20):
+        train_step(model, opt, s, x, y)
+        assert all(layer["dropped"] == 0 for r in s.history for n, layer in r["layers"].items()
+                   if n == "4.weight")
+        p = s.params["4.weight"]
+        assert not p[~s.masks["4.weight"]].any()
+        for value in opt.state[p].values():
+            if torch.is_tensor(value) and value.shape == p.shape:
+                assert not value[~s.masks["4.weight"]].any()

@@ -10,6 +10,8 @@ hooks do nothing, for a plain ``python`` run); the runner only calls its hooks:
   (built once, after calibration or resuming, so it broadcasts rank 0's weights);
 * :meth:`~DataParallel.local`: this rank's share of a global mini-batch;
 * :meth:`~DataParallel.all_sum`: sums a tensor over the ranks (the epoch's training loss);
+* :meth:`~DataParallel.sync_buffers`: copies rank 0's persistent buffers (BatchNorm running
+  statistics) to every rank at the end of an epoch (DDP itself only does so before a forward);
 * :meth:`~DataParallel.check_replicas`: a cheap checksum comparison of the weights and the
   method's state (masks, counts, ADMM's :math:`Z` and :math:`U`) across ranks;
 * :meth:`~DataParallel.on_writer`: runs a write (results, index, checkpoint) on rank 0
@@ -33,6 +35,7 @@ number of processes. See ``docs/distributed.md``.
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, TypeVar
@@ -44,6 +47,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.device import resolve_device
+
+# torch 2.13 renamed DDP's per-forward buffer sync; older releases only know the old name.
+_BUFFER_SYNC_ARG = ("forward_sync_buffers"
+                    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters
+                    else "broadcast_buffers")
 
 T = TypeVar("T")
 
@@ -111,6 +119,9 @@ class SingleProcess:
     def all_sum(self, tensor: Tensor) -> Tensor:
         return tensor
 
+    def sync_buffers(self, model: nn.Module) -> None:
+        pass
+
     def check_replicas(self, when: str, **states: Any) -> None:
         pass
 
@@ -159,7 +170,7 @@ class DataParallel(SingleProcess):
             persistent = set(model.state_dict())
             sync_buffers = any(name in persistent for name, _ in model.named_buffers())
             self._wrapped[id(model)] = DistributedDataParallel(model, device_ids=ids,
-                                                               broadcast_buffers=sync_buffers)
+                                                               **{_BUFFER_SYNC_ARG: sync_buffers})
         return self._wrapped[id(model)]
 
     def local(self, batch: Tensor) -> tuple[Tensor, float]:
@@ -172,6 +183,20 @@ class DataParallel(SingleProcess):
         out = tensor.detach().clone().to(self.device)
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
         return out
+
+    def sync_buffers(self, model: nn.Module) -> None:
+        """Broadcast rank 0's persistent buffers (e.g. BatchNorm running statistics) in place.
+
+        DDP (``broadcast_buffers=True``) copies them from rank 0 at the start of every training
+        forward, so after the last step of an epoch each rank still holds the statistics of its
+        own share; call this before evaluating or checkpointing so that every rank evaluates,
+        and rank 0 saves, the same model (what the next forward would have made them anyway).
+        """
+        model = unwrap(model)
+        persistent = set(model.state_dict())
+        for name, buf in model.named_buffers():
+            if name in persistent:
+                dist.broadcast(buf, src=0)
 
     def check_replicas(self, when: str, **states: Any) -> None:
         """Raise if any tensor in ``states`` (nested dicts/lists allowed) differs across ranks.

@@ -14,6 +14,9 @@ Per epoch: one pass over the training images (order and augmentation seeded by
 ``(seed, epoch)`` in :class:`~gnn_sparse.vision.ImageBatches`, so nothing about the data
 order has to be checkpointed), the LR-scheduler step, validation and test evaluation, then
 an atomic checkpoint (model, optimizer, scheduler, method state, RNG state, the epoch log).
+Under ``torchrun`` the hooks of :mod:`gnn_sparse.training.distributed` make it data-parallel
+(DDP; ``--batch-size`` is the global batch, every rank trains on its share of each batch,
+rank 0 alone writes; see ``docs/distributed.md``).
 The best epoch is chosen on validation accuracy (ties: macro AUC) among selectable epochs,
 and its test metrics are reported. A resumed run's results equal an uninterrupted run's
 (CPU).
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -31,7 +35,8 @@ from tqdm.auto import tqdm
 
 from gnn_sparse.training.checkpoint import rng_state, save_checkpoint, set_rng_state
 from gnn_sparse.training.config import ConfigError
-from gnn_sparse.training.device import describe_device, resolve_device
+from gnn_sparse.training.device import describe_device
+from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.results import build_results, checkpoint_path, select_best, write_results
 from gnn_sparse.training.runner import RunOptions, checkpoint_to_resume, finished_run, ensure_writable
 from gnn_sparse.vision.augment import random_crop_flip
@@ -106,7 +111,11 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
             without ``resume``/``force``.
     """
     started = time.perf_counter()
-    device = resolve_device(config.device)
+    config = config.resolved()
+    dp = data_parallel(config.device, config.batch_size)  # under torchrun: process group, this rank's device
+    device = dp.device
+    if not dp.is_writer:
+        options = replace(options, quiet=True)  # progress and notes from rank 0 only
     config = ImageRunConfig.from_dict({**config.resolved().to_dict(), "device": str(device)})
     method = build_image_method(config)
     run_id = options.run_name or config.run_id()
@@ -158,12 +167,14 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
             method.load_state_dict(ckpt["method"])
             set_rng_state(ckpt["rng"], rng_holder)
             start = first_epoch
+        train_model = dp.wrap(model)  # DDP, built once the weights are final (broadcasts rank 0's)
         for epoch_in_phase in range(start, phase.epochs):
             epoch = len(history)
             tick = time.perf_counter()
             train.set_epoch(epoch)
-            stats = train_epoch(model, train, optimizer, after_step, device, loss_hook=loss_hook)
+            stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp)
             lr = optimizer.param_groups[0]["lr"]  # the lr this epoch trained with
+            dp.sync_buffers(model)  # rank 0's BatchNorm statistics everywhere, before evaluating
             scheduler.step()
             method.after_epoch(phase, epoch_in_phase)
             train_time = time.perf_counter() - tick
@@ -174,13 +185,15 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
                 "train_time_s": train_time, "time_s": time.perf_counter() - tick,
             }
             history.append(record)
-            save_checkpoint(checkpoint_path(options.results_dir, run_id), {
+            method_state = method.state_dict()
+            dp.check_replicas(f"epoch {epoch + 1}", model=model.state_dict(), method=method_state)
+            dp.on_writer(lambda: save_checkpoint(checkpoint_path(options.results_dir, run_id), {
                 "run_id": run_id, "config": config.to_dict(), "phase_index": phase_index,
                 "epoch_in_phase": epoch_in_phase + 1, "history": history,
                 "elapsed_s": elapsed_before + time.perf_counter() - started,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "method": method.state_dict(), "rng": rng_state(rng_holder),
-            })
+                "scheduler": scheduler.state_dict(), "method": method_state, "rng": rng_state(rng_holder),
+            }))
             bar.update()
             bar.set_postfix(loss=f"{stats['loss']:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
                             best=select_best(history)["epoch"] if phase.selectable else "-")
@@ -194,10 +207,10 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
         layer_sparsity=_layer_sparsity(model, config.sparsify), method_report=method.report(),
         wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
         extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
-               "threads": torch.get_num_threads(), "resumed_from_epoch": resumed_from,
+               "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     )
-    write_results(options.results_dir, results)
+    dp.on_writer(lambda: write_results(options.results_dir, results))
     return results
 
 

@@ -18,6 +18,8 @@ from typing import Callable, Iterable, Protocol
 import torch
 from torch import nn
 
+from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess
+
 
 class Steppable(Protocol):
     """Anything called once after every ``optimizer.step()``: a
@@ -33,6 +35,7 @@ def train_epoch(
     sparsifier: Steppable | None,
     device: torch.device | str,
     loss_hook: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    shard: SingleProcess = SINGLE_PROCESS,
 ) -> dict[str, float]:
     """Train ``model`` for one pass over ``loader``.
 
@@ -49,10 +52,15 @@ def train_epoch(
         loss_hook (callable, optional): maps the mean batch loss to the loss that is
             back-propagated (e.g. ``runner.add_penalty``); the reported ``loss`` is the
             cross-entropy before the hook.
+        shard: under ``torchrun``, which part of each (global) batch this process trains on
+            and the weight of its mean loss (default: all of it, weight 1; see
+            :mod:`gnn_sparse.training.distributed`). ``loader`` must then yield the same
+            batches on every rank; ``model`` is the DDP-wrapped module.
 
     Returns:
         ``{"loss": mean cross-entropy, "accuracy": fraction correct (under the weights as
-        they were at each forward pass), "samples": int, "steps": int, "seconds": float}``.
+        they were at each forward pass), "samples": int, "steps": int, "seconds": float}``,
+        over all ranks' shares (``shard.all_sum``).
 
     Raises:
         ValueError: ``loader`` yields no batch.
@@ -65,19 +73,28 @@ def train_epoch(
     samples = steps = 0
     start = time.perf_counter()
     for x, y in loader:
+        global_size = len(y)
+        idx, weight = shard.local(torch.arange(global_size))
+        if idx.numel() != global_size:
+            x, y = x[idx], y[idx]
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         logits = model(x)
-        loss = nn.functional.cross_entropy(logits, y)
-        (loss_hook(loss) if loss_hook is not None else loss).backward()
+        if len(y):
+            loss = nn.functional.cross_entropy(logits, y)
+            weighted = loss if weight == 1.0 else loss * weight  # |B_r| W / |B|: DDP's average = global mean
+        else:  # an empty share of a last batch smaller than the world: no loss, but DDP needs a backward
+            loss = weighted = logits.sum()
+        (loss_hook(weighted) if loss_hook is not None else weighted).backward()
         optimizer.step()
         if sparsifier is not None:
             sparsifier.step()
         total_loss += loss.detach() * len(y)
         correct += (logits.detach().argmax(1) == y).sum()
-        samples += len(y)
+        samples += global_size
         steps += 1
-    return _finish("train_epoch", total_loss, correct, samples, start) | {"steps": steps}
+    return _finish("train_epoch", shard.all_sum(total_loss), shard.all_sum(correct), samples,
+                   start) | {"steps": steps}
 
 
 @torch.no_grad()

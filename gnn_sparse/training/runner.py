@@ -30,17 +30,17 @@ from tqdm.auto import tqdm
 from gnn_sparse.models import build_link_predictor
 from gnn_sparse.models.encoders import graph_to
 from gnn_sparse.models.fixed import fixed_node_features
-from gnn_sparse.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from gnn_sparse.training.checkpoint import load_checkpoint
 from gnn_sparse.training.config import ConfigError, RunConfig, config_differences
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
+from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.training.loop import evaluate, train_epoch
 from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.results import (
     build_results,
     checkpoint_path,
     results_path,
-    select_best,
     write_results,
 )
 
@@ -135,67 +135,28 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     steps_per_epoch = math.ceil(num_train / config.batch_size)
     shuffle = torch.Generator().manual_seed(config.seed)
 
-    phases = method.phases()
-    history: list[dict[str, Any]] = []
-    first_phase, first_epoch, elapsed_before = 0, 0, 0.0
-    if ckpt is not None:
-        first_phase, first_epoch = ckpt["phase_index"], ckpt["epoch_in_phase"]
-        history, elapsed_before = list(ckpt["history"]), ckpt["elapsed_s"]
-    resumed_from = len(history) if ckpt is not None else None
-    total_epochs = sum(p.epochs for p in phases)
-    bar = tqdm(total=total_epochs, initial=len(history), desc=run_id, unit="epoch",
-               disable=options.quiet, dynamic_ncols=True, file=sys.stderr)
+    loop = EpochLoop(method, model, dp, steps_per_epoch, shuffle, checkpoint_path(options.results_dir, run_id),
+                     {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
+                     started=started)
 
-    for phase_index in range(first_phase, len(phases)):
-        phase = phases[phase_index]
-        optimizer, scheduler = method.start_phase(phase, model, steps_per_epoch)
-        start = 0
-        if ckpt is not None and phase_index == first_phase:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            method.load_state_dict(ckpt["method"])
-            set_rng_state(ckpt["rng"], shuffle)
-            start = first_epoch
-        elif phase_index == 0:
-            model.calibrate(graphs["train"])  # after the method's initial masks (see calibrate)
-        train_model = dp.wrap(model)  # DDP, built once the weights are final (broadcasts rank 0's)
-        for epoch_in_phase in range(start, phase.epochs):
-            epoch = len(history)
-            tick = time.perf_counter()
-            pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
-            pairs, labels = pairs.to(device), labels.to(device)
-            lr = optimizer.param_groups[0]["lr"]
-            with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
-                      dynamic_ncols=True, file=sys.stderr) as batches:
-                loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
-                                   config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp)
-            scheduler.step()
-            method.after_epoch(phase, epoch_in_phase)
-            train_time = time.perf_counter() - tick
-            record = {
-                "epoch": epoch + 1, "phase": phase.name, "selectable": phase.selectable, "lr": lr,
-                "train_loss": loss,
-                "val": evaluate(model, graphs["val"], val_pairs, val_labels),
-                "test": evaluate(model, graphs["test"], test_pairs, test_labels),
-                "train_time_s": train_time, "time_s": time.perf_counter() - tick,
-            }
-            history.append(record)
-            method_state = method.state_dict()
-            dp.check_replicas(f"epoch {epoch + 1}", model=model.state_dict(), method=method_state)
-            dp.on_writer(lambda: save_checkpoint(checkpoint_path(options.results_dir, run_id), {
-                "run_id": run_id, "config": config.to_dict(), "phase_index": phase_index,
-                "epoch_in_phase": epoch_in_phase + 1, "history": history,
-                "elapsed_s": elapsed_before + time.perf_counter() - started,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "method": method_state, "rng": rng_state(shuffle),
-            }))
-            bar.update()
-            bar.set_postfix(loss=f"{loss:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
-                            best=select_best(history)["epoch"] if phase.selectable else "-")
-            if on_epoch_end is not None:
-                on_epoch_end(record)
-    bar.close()
+    def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
+        pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
+        pairs, labels = pairs.to(device), labels.to(device)
+        with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
+                  dynamic_ncols=True, file=sys.stderr) as batches:
+            loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
+                               config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp)
+        return {"train_loss": loss}
+
+    history = loop.run(
+        train_one,
+        lambda: {"val": evaluate(model, graphs["val"], val_pairs, val_labels),
+                 "test": evaluate(model, graphs["test"], test_pairs, test_labels)},
+        ckpt=ckpt,
+        on_fresh_start=lambda: model.calibrate(graphs["train"]),  # after the method's initial masks
+        on_epoch_end=on_epoch_end)
+    elapsed_before = loop.elapsed_before
+    resumed_from = None if ckpt is None else len(ckpt["history"])
 
     results = build_results(
         run_id=run_id, config=config.to_dict(), method_name=config.method,

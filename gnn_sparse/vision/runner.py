@@ -33,11 +33,11 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from gnn_sparse.training.checkpoint import rng_state, save_checkpoint, set_rng_state
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
-from gnn_sparse.training.results import build_results, checkpoint_path, select_best, write_results
+from gnn_sparse.training.epochs import EpochLoop
+from gnn_sparse.training.results import build_results, checkpoint_path, write_results
 from gnn_sparse.training.runner import RunOptions, checkpoint_to_resume, finished_run, ensure_writable
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
@@ -139,15 +139,6 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     steps_per_epoch = len(train)
     rng_holder = torch.Generator()  # the batches need no RNG state; the global torch RNG is saved
 
-    phases = method.phases()
-    history: list[dict[str, Any]] = []
-    first_phase, first_epoch, elapsed_before = 0, 0, 0.0
-    if ckpt is not None:
-        first_phase, first_epoch = ckpt["phase_index"], ckpt["epoch_in_phase"]
-        history, elapsed_before = list(ckpt["history"]), ckpt["elapsed_s"]
-    resumed_from = len(history) if ckpt is not None else None
-    bar = tqdm(total=sum(p.epochs for p in phases), initial=len(history), desc=run_id, unit="epoch",
-               disable=options.quiet, dynamic_ncols=True, file=sys.stderr)
     after_step = _AfterStep(method)
     if hasattr(method, "bind_validation"):  # ADMM logs the validation accuracy of the pruned model
         method.bind_validation(lambda: evaluate_split(model, val, device))
@@ -156,50 +147,20 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
         penalty = method.penalty(model)
         return loss if penalty is None else loss + penalty
 
-    for phase_index in range(first_phase, len(phases)):
-        phase = phases[phase_index]
-        optimizer, scheduler = method.start_phase(phase, model, steps_per_epoch)
-        start = 0
-        if ckpt is not None and phase_index == first_phase:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            method.load_state_dict(ckpt["method"])
-            set_rng_state(ckpt["rng"], rng_holder)
-            start = first_epoch
-        train_model = dp.wrap(model)  # DDP, built once the weights are final (broadcasts rank 0's)
-        for epoch_in_phase in range(start, phase.epochs):
-            epoch = len(history)
-            tick = time.perf_counter()
-            train.set_epoch(epoch)
-            stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp)
-            lr = optimizer.param_groups[0]["lr"]  # the lr this epoch trained with
-            dp.sync_buffers(model)  # rank 0's BatchNorm statistics everywhere, before evaluating
-            scheduler.step()
-            method.after_epoch(phase, epoch_in_phase)
-            train_time = time.perf_counter() - tick
-            record = {
-                "epoch": epoch + 1, "phase": phase.name, "selectable": phase.selectable, "lr": lr,
-                "train_loss": stats["loss"], "train_accuracy": 100.0 * stats["accuracy"],
-                "val": evaluate_split(model, val, device), "test": evaluate_split(model, test, device),
-                "train_time_s": train_time, "time_s": time.perf_counter() - tick,
-            }
-            history.append(record)
-            method_state = method.state_dict()
-            dp.check_replicas(f"epoch {epoch + 1}", model=model.state_dict(), method=method_state)
-            dp.on_writer(lambda: save_checkpoint(checkpoint_path(options.results_dir, run_id), {
-                "run_id": run_id, "config": config.to_dict(), "phase_index": phase_index,
-                "epoch_in_phase": epoch_in_phase + 1, "history": history,
-                "elapsed_s": elapsed_before + time.perf_counter() - started,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "method": method_state, "rng": rng_state(rng_holder),
-            }))
-            bar.update()
-            bar.set_postfix(loss=f"{stats['loss']:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
-                            best=select_best(history)["epoch"] if phase.selectable else "-")
-            if on_epoch_end is not None:
-                on_epoch_end(record)
-    bar.close()
+    def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
+        train.set_epoch(epoch)
+        stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp)
+        return {"train_loss": stats["loss"], "train_accuracy": 100.0 * stats["accuracy"]}
+
+    loop = EpochLoop(method, model, dp, steps_per_epoch, rng_holder, checkpoint_path(options.results_dir, run_id),
+                     {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
+                     started=started)
+    history = loop.run(
+        train_one,
+        lambda: {"val": evaluate_split(model, val, device), "test": evaluate_split(model, test, device)},
+        ckpt=ckpt, on_epoch_end=on_epoch_end)
+    elapsed_before = loop.elapsed_before
+    resumed_from = None if ckpt is None else len(ckpt["history"])
 
     results = build_results(
         run_id=run_id, config=config.to_dict(), method_name=config.method,

@@ -15,6 +15,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+import gnn_sparse.training.epochs as epochs
 from gnn_sparse.training import RunConfig, RunOptions, run
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.distributed import DataParallel, LaunchEnv, SingleProcess, data_parallel
@@ -39,7 +40,7 @@ class Interrupt(Exception):
 
 def _capture(runner, record):
     """Wrap the runner's method factory and writers so that the test sees what each rank did."""
-    build, write, save = runner.build_method, runner.write_results, runner.save_checkpoint
+    build, write, save = runner.build_method, runner.write_results, epochs.save_checkpoint
     runner.build_method = lambda config: record.setdefault("methods", []).append(build(config)) or record["methods"][-1]
 
     def write_results(*args, **kwargs):
@@ -50,7 +51,7 @@ def _capture(runner, record):
         record["checkpoint_writes"] = record.get("checkpoint_writes", 0) + 1
         return save(*args, **kwargs)
 
-    runner.write_results, runner.save_checkpoint = write_results, save_checkpoint
+    runner.write_results, epochs.save_checkpoint = write_results, save_checkpoint  # rank 0 writes both
 
 
 def _sparse_state(method):

@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+import gnn_sparse.training.epochs as epochs
+
 WORLD = 2
 TRAIN = 385
 CONFIG = dict(dataset="digits", method="dst-ee", sparsity=0.9, epochs=2, batch_size=64, width=4,
@@ -38,7 +40,7 @@ def _splits():
 
 
 def _capture(runner, record):
-    build, write, save = runner.build_image_method, runner.write_results, runner.save_checkpoint
+    build, write, save = runner.build_image_method, runner.write_results, epochs.save_checkpoint
     runner.build_image_method = lambda c: record.setdefault("methods", []).append(build(c)) or record["methods"][-1]
 
     def write_results(*args, **kwargs):
@@ -49,7 +51,7 @@ def _capture(runner, record):
         record["checkpoint_writes"] = record.get("checkpoint_writes", 0) + 1
         return save(*args, **kwargs)
 
-    runner.write_results, runner.save_checkpoint = write_results, save_checkpoint
+    runner.write_results, epochs.save_checkpoint = write_results, save_checkpoint  # rank 0 writes both
 
 
 def _state(method, record):

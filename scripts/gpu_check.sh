@@ -14,3 +14,5 @@ python -m pytest -q -m cuda_only
 DATASET="${DATASET:-email-eu}"
 python benchmarks/bench_link_prediction.py --dataset "$DATASET" --device cuda --timed-epochs 2 --repeats 2 \
     --full-epochs "${FULL_EPOCHS:-5}"
+python benchmarks/bench_sparsifier.py --device cuda --steps 200
+python benchmarks/bench_cnn.py --device cuda

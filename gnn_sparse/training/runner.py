@@ -112,14 +112,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     config = RunConfig.from_dict({**config.to_dict(), "device": str(device)})
     method = build_method(config)
     run_id = options.run_name or config.run_id()
-    ensure_writable(options.results_dir)
-    note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
-
-    done = finished_run(options, run_id, config)
+    done, ckpt = previous_run(options, run_id, config)
     if done is not None:
-        note(f"{run_id}: already finished ({results_path(options.results_dir, run_id)}); pass --force to redo")
         return done
-    ckpt = checkpoint_to_resume(options, run_id, config, note)
 
     ds = dataset if dataset is not None else load_run_dataset(config)
     node_features, features_info = fixed_node_features(config, ds)  # --encoder twalk: once per run, cached
@@ -161,7 +156,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     results = build_results(
         run_id=run_id, config=config.to_dict(), method_name=config.method,
         target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
-        layer_sparsity=_layer_sparsity(model, config.sparsify), method_report=method.report(),
+        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=method.report(),
         wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
         extra={"encoder_refresh": ENCODER_REFRESH if node_features is None else "fixed",
                "leaky_embeddings": config.leaky_embeddings, "node_features": features_info,
@@ -172,6 +167,20 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     )
     dp.on_writer(lambda: write_results(options.results_dir, results))
     return results
+
+
+def previous_run(options: RunOptions, run_id: str, config) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """What an earlier run with this id left: ``(finished results, None)`` to reuse,
+    ``(None, checkpoint)`` to resume, or ``(None, None)`` to start fresh. Checks first that the
+    results folder is writable; raises :class:`ConfigError` as :func:`finished_run` and
+    :func:`checkpoint_to_resume` do."""
+    ensure_writable(options.results_dir)
+    note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
+    done = finished_run(options, run_id, config)
+    if done is not None:
+        note(f"{run_id}: already finished ({results_path(options.results_dir, run_id)}); pass --force to redo")
+        return done, None
+    return None, checkpoint_to_resume(options, run_id, config, note)
 
 
 def finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[str, Any] | None:
@@ -220,7 +229,7 @@ def _prepare_graphs(model, ds, device: torch.device) -> dict[str, Any]:
     return graphs
 
 
-def _layer_sparsity(model, scope: str) -> dict[str, float]:
+def layer_sparsity(model, scope: str) -> dict[str, float]:
     """Achieved fraction of exact zeros of each weight in the ``--sparsify`` scope."""
     params = dict(model.named_parameters())
     return {n: float((params[n] == 0).sum()) / params[n].numel() for n in model.sparsifiable(scope)}

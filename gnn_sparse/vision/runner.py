@@ -24,21 +24,19 @@ and its test metrics are reported. A resumed run's results equal an uninterrupte
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 import torch
-from tqdm.auto import tqdm
 
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.training.results import build_results, checkpoint_path, write_results
-from gnn_sparse.training.runner import RunOptions, checkpoint_to_resume, finished_run, ensure_writable
+from gnn_sparse.training.runner import RunOptions, layer_sparsity, previous_run
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
 from gnn_sparse.vision.config import DEFAULT_WIDTH, ImageRunConfig
@@ -122,14 +120,9 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     data = splits if splits is not None else load_image_splits(config)  # missing files: fail before any write
     if data.val is None:
         raise ConfigError(f"{config.dataset}: no validation split (the best epoch is chosen on validation)")
-    ensure_writable(options.results_dir)
-    note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
-
-    done = finished_run(options, run_id, config)
+    done, ckpt = previous_run(options, run_id, config)
     if done is not None:
-        note(f"{run_id}: already finished; pass --force to redo")
         return done
-    ckpt = checkpoint_to_resume(options, run_id, config, note)
 
     torch.manual_seed(config.seed)
     model = build_image_model(config, data.num_classes, data.in_channels).to(device)
@@ -165,7 +158,7 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     results = build_results(
         run_id=run_id, config=config.to_dict(), method_name=config.method,
         target_sparsity=method.target_sparsity, dataset=_dataset_info(config, data, model), history=history,
-        layer_sparsity=_layer_sparsity(model, config.sparsify), method_report=method.report(),
+        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=method.report(),
         wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
         extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
                "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
@@ -173,12 +166,6 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     )
     dp.on_writer(lambda: write_results(options.results_dir, results))
     return results
-
-
-def _layer_sparsity(model: torch.nn.Module, scope: str) -> dict[str, float]:
-    """Achieved fraction of exact zeros of each weight in the ``sparsify`` scope."""
-    params = dict(model.named_parameters())
-    return {n: float((params[n] == 0).sum()) / params[n].numel() for n in model.sparsifiable(scope)}
 
 
 def _dataset_info(config: ImageRunConfig, data: ImageSplits, model: torch.nn.Module) -> dict[str, Any]:

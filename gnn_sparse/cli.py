@@ -54,6 +54,19 @@ def add_rho_arguments(group, d) -> None:
                        help="rho is multiplied by this at each Z/U update (1: constant)")
 
 
+def add_output_arguments(p: argparse.ArgumentParser, run_name_pattern: str) -> None:
+    """Where results go and what to do with earlier runs (read by :func:`run_and_summarise`)."""
+    out = p.add_argument_group("results and checkpoints")
+    out.add_argument("--results-dir", default=RunOptions.results_dir,
+                     help="folder of results JSONs, index.jsonl and checkpoints/")
+    out.add_argument("--run-name", default=None,
+                     help=f"name of the run (default: {run_name_pattern}); "
+                          "with several seeds '-seedN' is appended")
+    out.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    out.add_argument("--force", action="store_true", help="redo a finished run, ignoring results and checkpoint")
+    out.add_argument("--quiet", action="store_true", help="no progress bars or notes (the summary is printed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = DEFAULTS
     p = OneLineErrorParser(prog="run_link_prediction.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -150,15 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CPU threads for torch (default: torch's choice; 1 is fastest for small "
                             "graphs on a busy machine)")
 
-    out = p.add_argument_group("results and checkpoints")
-    out.add_argument("--results-dir", default=RunOptions.results_dir,
-                     help="folder of results JSONs, index.jsonl and checkpoints/")
-    out.add_argument("--run-name", default=None,
-                     help="name of the run (default: dataset-method-encoder-sparsify-sSPARSITY-seedN); "
-                          "with several seeds '-seedN' is appended")
-    out.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    out.add_argument("--force", action="store_true", help="redo a finished run, ignoring results and checkpoint")
-    out.add_argument("--quiet", action="store_true", help="no progress bars or notes (the summary is printed)")
+    add_output_arguments(p, "dataset-method-encoder-sparsify-sSPARSITY-seedN")
     return p
 
 

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from gnn_sparse.cli import (
     OneLineErrorParser,
+    add_output_arguments,
     add_rho_arguments,
     add_schedule_arguments,
     parse_method_options,
@@ -22,7 +23,7 @@ from gnn_sparse.cli import (
 from gnn_sparse.vision.config import DATASET_DEFAULTS, IMAGE_DATASETS, IMAGE_MODELS, ImageRunConfig
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
 from gnn_sparse.vision.methods import image_method_names
-from gnn_sparse.vision.runner import RunOptions, run_image
+from gnn_sparse.vision.runner import run_image
 
 DEFAULTS = ImageRunConfig()
 
@@ -106,15 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CPU threads for torch (default: torch's choice; 1 is fastest for digits on a "
                             "busy machine)")
 
-    out = p.add_argument_group("results and checkpoints")
-    out.add_argument("--results-dir", default=RunOptions.results_dir,
-                     help="folder of results JSONs, index.jsonl and checkpoints/")
-    out.add_argument("--run-name", default=None,
-                     help="name of the run (default: dataset-method-model-sparsify-sSPARSITY-seedN); "
-                          "with several seeds '-seedN' is appended")
-    out.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
-    out.add_argument("--force", action="store_true", help="redo a finished run, ignoring results and checkpoint")
-    out.add_argument("--quiet", action="store_true", help="no progress bars or notes (the summary is printed)")
+    add_output_arguments(p, "dataset-method-model-sparsify-sSPARSITY-seedN")
     return p
 
 

@@ -18,7 +18,7 @@ import baselines.link_prediction  # noqa: F401  registers --method admm (baselin
 from gnn_sparse.data.errors import DataError
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
 from gnn_sparse.training import METHODS, ConfigError, RunConfig, RunOptions, run, summary_table
-from gnn_sparse.training.distributed import is_main_process
+from gnn_sparse.training.distributed import is_main_process, shutdown
 
 DEFAULTS = RunConfig()
 
@@ -227,6 +227,7 @@ def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)
     if is_main_process():  # under torchrun: one summary, from rank 0
         print(summary_table(results))
         print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
+    shutdown(synchronize=True)  # under torchrun: every rank is done before any tears down
     return 0
 
 if __name__ == "__main__":

@@ -287,9 +287,18 @@ def data_parallel(device_spec: str, batch_size: int | None = None,
     return DataParallel(device, str(dist.get_backend()))
 
 
-def shutdown() -> None:
-    """Destroy the default process group if there is one (registered at exit by :func:`data_parallel`)."""
+def shutdown(synchronize: bool = False) -> None:
+    """Destroy the default process group if there is one (registered at exit by :func:`data_parallel`).
+
+    With ``synchronize`` the ranks first meet at a barrier, so that none closes its
+    connections while a peer is still finishing the last collective: gloo may then abort the
+    peer (SIGABRT, "terminate called without an active exception"), turning a finished run
+    into a failed one. Only for the success path: after a failure a peer may never reach the
+    barrier, so the exit handler destroys without one (``torchrun`` stops the others).
+    """
     if dist.is_available() and dist.is_initialized():
+        if synchronize and dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -1,6 +1,7 @@
 """Two gloo processes on the CPU: masks stay identical across ranks under DDP."""
 import os
 import tempfile
+from datetime import timedelta
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from gnn_sparse import DSTEE, SET
+from gnn_sparse.training.distributed import shutdown
 
 STEPS, INTERVAL, BATCH = 24, 4, 16
 
@@ -41,7 +43,9 @@ def _train(model, method, seed, rank, world, diverge_at=None):
 
 
 def _worker(rank, world, init_file, out_dir, method_name, diverge):
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    # A short timeout turns a rank left alone at a collective into an error, not a hang.
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                            timeout=timedelta(seconds=60))
     torch.set_num_threads(1)
     method = {"DSTEE": DSTEE, "SET": SET}[method_name]
     model = DDP(_model())
@@ -54,7 +58,7 @@ def _worker(rank, world, init_file, out_dir, method_name, diverge):
         with open(os.path.join(out_dir, f"error{rank}.txt"), "w") as f:
             f.write(str(err))
     finally:
-        dist.destroy_process_group()
+        shutdown(synchronize=True)  # the divergence check raises on every rank alike
 
 
 def _spawn(method_name, diverge=False):

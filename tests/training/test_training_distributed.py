@@ -11,14 +11,13 @@ import socket
 
 import pytest
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
 import gnn_sparse.training.epochs as epochs
 from gnn_sparse.training import RunConfig, RunOptions, run
 from gnn_sparse.training.config import ConfigError
-from gnn_sparse.training.distributed import DataParallel, LaunchEnv, SingleProcess, data_parallel
+from gnn_sparse.training.distributed import DataParallel, LaunchEnv, SingleProcess, data_parallel, shutdown
 
 WORLD = 2
 PER_RANK_BATCH = 128
@@ -138,8 +137,7 @@ def _worker(rank, port, out):
         raise
     finally:
         torch.save(dump, os.path.join(out, f"rank{rank}.pt"))
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        shutdown(synchronize="error" not in dump)
 
 
 def _free_port():
@@ -266,6 +264,15 @@ def test_without_torchrun_every_hook_is_a_no_op():
 def test_global_batch_smaller_than_world_is_refused():
     with pytest.raises(ConfigError, match="global batch"):
         data_parallel("cpu", batch_size=1, environ={"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
+
+
+def test_shutdown_destroys_the_group_once(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'init'}", rank=0, world_size=1)
+    shutdown(synchronize=True)  # one rank: no barrier needed, the group is gone
+    assert not dist.is_initialized()
+    shutdown(synchronize=True)  # nothing left to destroy: a no-op, not an error
 
 
 def test_shard_weights_make_the_ddp_average_the_global_mean(monkeypatch):

@@ -13,10 +13,10 @@ import socket
 
 import pytest
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import gnn_sparse.training.epochs as epochs
+from gnn_sparse.training.distributed import shutdown
 
 WORLD = 2
 TRAIN = 385
@@ -100,8 +100,7 @@ def _worker(rank, port, out):
         raise
     finally:
         torch.save(dump, os.path.join(out, f"rank{rank}.pt"))
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        shutdown(synchronize="error" not in dump)
 
 
 def _free_port():

@@ -8,6 +8,8 @@ import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from filelock import FileLock
+
 from gnn_sparse.utils.io import atomic_write, atomic_write_json
 
 REQUIRED_KEYS = (
@@ -125,13 +127,20 @@ def read_index(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def update_index(results_dir: str | os.PathLike, results: dict[str, Any], file: str) -> None:
-    """``index.jsonl``: one line per run (a re-run replaces its line), rewritten atomically."""
+    """``index.jsonl``: one line per run (a re-run replaces its line), rewritten atomically.
+
+    The read-replace-write runs under a lock file (``.index.jsonl.lock``), so runs started
+    side by side in one results folder do not drop each other's lines.
+    """
     entry = {k: results.get(k) for k in INDEX_KEYS}
     entry["file"] = file
-    rows = [r for r in read_index(results_dir) if r.get("run_id") != results["run_id"]] + [entry]
-    with atomic_write(Path(results_dir) / INDEX_NAME, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
+    index = Path(results_dir) / INDEX_NAME
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(index.with_name(f".{INDEX_NAME}.lock")):
+        rows = [r for r in read_index(results_dir) if r.get("run_id") != results["run_id"]] + [entry]
+        with atomic_write(index, "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
 
 
 def _fmt(values: Iterable[float | None], digits: int = 2) -> str:

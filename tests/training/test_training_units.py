@@ -79,3 +79,29 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
             resolve_device("cuda:0")
+
+
+def _write_index_rows(results_dir, worker, rows):
+    from gnn_sparse.training.results import update_index
+
+    for i in range(rows):
+        update_index(results_dir, {"run_id": f"w{worker}-r{i}"}, f"w{worker}-r{i}.json")
+
+
+def test_concurrent_runs_sharing_a_results_folder_lose_no_index_line(tmp_path):
+    # Several runs started side by side in one results folder: each rewrites index.jsonl
+    # (read, replace its line, write); without a lock, one rewrite can drop another's line.
+    import multiprocessing as mp
+
+    from gnn_sparse.training.results import read_index
+
+    workers, rows = 4, 40
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_write_index_rows, args=(str(tmp_path), w, rows)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    ids = sorted(r["run_id"] for r in read_index(tmp_path))
+    assert ids == sorted(f"w{w}-r{i}" for w in range(workers) for i in range(rows))

@@ -35,6 +35,7 @@ number of processes. See ``docs/distributed.md``.
 from __future__ import annotations
 
 import atexit
+import gc
 import inspect
 import os
 from dataclasses import dataclass
@@ -290,15 +291,22 @@ def data_parallel(device_spec: str, batch_size: int | None = None,
 def shutdown(synchronize: bool = False) -> None:
     """Destroy the default process group if there is one (registered at exit by :func:`data_parallel`).
 
-    With ``synchronize`` the ranks first meet at a barrier, so that none closes its
-    connections while a peer is still finishing the last collective: gloo may then abort the
-    peer (SIGABRT, "terminate called without an active exception"), turning a finished run
-    into a failed one. Only for the success path: after a failure a peer may never reach the
-    barrier, so the exit handler destroys without one (``torchrun`` stops the others).
+    Objects still holding the group keep its C++ side, and gloo's worker threads, alive past
+    ``destroy_process_group``; a group that lives into interpreter shutdown can abort the
+    process (SIGABRT, "terminate called without an active exception"), turning a finished run
+    into a failed one. So unreachable objects are collected first: a
+    :class:`~torch.nn.parallel.DistributedDataParallel` wrapper and a sparsifier hooked into
+    its optimizer form reference cycles that plain reference counting does not free.
+
+    With ``synchronize`` the ranks first meet at a barrier, so that none tears down while a
+    peer is still in the last collective. Only for the success path: after a failure a peer
+    may never reach the barrier, so the exit handler destroys without one (``torchrun`` stops
+    the others).
     """
     if dist.is_available() and dist.is_initialized():
         if synchronize and dist.get_world_size() > 1:
             dist.barrier()
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -47,6 +47,14 @@ def _worker(rank, world, init_file, out_dir, method_name, diverge):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
                             timeout=timedelta(seconds=60))
     torch.set_num_threads(1)
+    try:
+        _train_and_save(rank, world, out_dir, method_name, diverge)
+    finally:
+        # the model and sparsifier are out of scope: nothing holds the group past its teardown
+        shutdown(synchronize=True)  # the divergence check raises on every rank alike
+
+
+def _train_and_save(rank, world, out_dir, method_name, diverge):
     method = {"DSTEE": DSTEE, "SET": SET}[method_name]
     model = DDP(_model())
     try:
@@ -57,8 +65,6 @@ def _worker(rank, world, init_file, out_dir, method_name, diverge):
     except RuntimeError as err:
         with open(os.path.join(out_dir, f"error{rank}.txt"), "w") as f:
             f.write(str(err))
-    finally:
-        shutdown(synchronize=True)  # the divergence check raises on every rank alike
 
 
 def _spawn(method_name, diverge=False):

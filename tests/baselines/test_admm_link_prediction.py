@@ -7,44 +7,31 @@ import torch
 
 from baselines.link_prediction import ADMMMethod
 from gnn_sparse.cli import build_parser, main
-from gnn_sparse.data import load_dataset
 from gnn_sparse.training import REQUIRED_KEYS, ConfigError, RunConfig, RunOptions, run
 from gnn_sparse.training.loop import evaluate
 from gnn_sparse.training.methods import METHODS
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 KEYS = {"epoch", "update", "rho", "w_minus_z", "z_change", "val_accuracy_if_pruned"}
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    """The small synthetic graph of the trainer's tests (a 6-epoch run takes about a second)."""
-    return load_dataset("synthetic", num_nodes=200, num_events=4000, seed=0)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _validated_factory(tiny):
-    """``admm`` with the validation split of ``tiny`` bound, as the trainer would bind it."""
+def _validated_factory(dataset):
+    """``admm`` with the validation split of ``dataset`` bound, as the trainer would bind it."""
     def factory(config):
         graphs = {}
 
         def validation(model):
             if "val" not in graphs:
-                graphs["val"] = model.prepare(tiny.val.edge_index)
-            return evaluate(model, graphs["val"], tiny.val.edge_label_index, tiny.val.edge_label)["accuracy"]
+                graphs["val"] = model.prepare(dataset.val.edge_index)
+            return evaluate(model, graphs["val"], dataset.val.edge_label_index, dataset.val.edge_label)["accuracy"]
         return ADMMMethod(config, validation=validation)
     return factory
 
 
 @pytest.fixture
-def validated(tiny, monkeypatch):
-    monkeypatch.setitem(METHODS, "admm", _validated_factory(tiny))
+def validated(tiny_dataset, monkeypatch):
+    monkeypatch.setitem(METHODS, "admm", _validated_factory(tiny_dataset))
 
 
 def _config(**kw):
@@ -80,8 +67,8 @@ def test_phases_defaults_and_selection():
     assert [p.name for p in method.phases()] == ["admm", "retrain"]
 
 
-def test_end_to_end_results(tiny, validated, tmp_path):
-    res = run(_config(), _opts(tmp_path), dataset=tiny)
+def test_end_to_end_results(tiny_dataset, validated, tmp_path):
+    res = run(_config(), _opts(tmp_path), dataset=tiny_dataset)
     on_disk = json.loads((tmp_path / f"{res['run_id']}.json").read_text())
     assert set(REQUIRED_KEYS) <= set(on_disk) and on_disk["admm"] == res["admm"]
     assert res["run_id"] == "synthetic-admm-gcn-fc-s0.9-seed0"
@@ -110,9 +97,9 @@ def test_end_to_end_results(tiny, validated, tmp_path):
     assert res["sparsity"] == 0.9 and res["exploration_rate"] is None
 
 
-def test_sparsity_zero_is_plain_training(tiny, validated, tmp_path):
+def test_sparsity_zero_is_plain_training(tiny_dataset, validated, tmp_path):
     res = run(_config(sparsity=0.0, pretrain_epochs=1, admm_epochs=2, retrain_epochs=1), _opts(tmp_path),
-              dataset=tiny)
+              dataset=tiny_dataset)
     assert res["admm"]["pruned_layers"] == [] and res["sparsity"] == 0.0
     assert res["admm"]["history"][0]["w_minus_z"] == {}
     assert res["layer_sparsity"] == {"fc1.weight": 0.0, "fc2.weight": 0.0}
@@ -129,45 +116,45 @@ def _strip(res):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tiny, tmp_path_factory):
+def uninterrupted(tiny_dataset, tmp_path_factory):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setitem(METHODS, "admm", _validated_factory(tiny))
-            return _strip(run(_config(), _opts(tmp_path_factory.mktemp("full")), dataset=tiny))
+            mp.setitem(METHODS, "admm", _validated_factory(tiny_dataset))
+            return _strip(run(_config(), _opts(tmp_path_factory.mktemp("full")), dataset=tiny_dataset))
     finally:
         torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("stop", [2, 4, 5, 6], ids=lambda e: f"after_epoch_{e}")
-def test_resume_equals_uninterrupted(stop, tiny, uninterrupted, validated, tmp_path):
+def test_resume_equals_uninterrupted(stop, tiny_dataset, uninterrupted, validated, tmp_path):
     """Killed at the pretrain/ADMM boundary (2), mid-ADMM after an update (4), at the
     ADMM/retrain boundary (5) and mid-retraining (6)."""
     def kill(record):
         if record["epoch"] == stop:
             raise Interrupt
     with pytest.raises(Interrupt):
-        run(_config(), _opts(tmp_path), dataset=tiny, on_epoch_end=kill)
-    resumed = run(_config(), _opts(tmp_path, resume=True), dataset=tiny)
+        run(_config(), _opts(tmp_path), dataset=tiny_dataset, on_epoch_end=kill)
+    resumed = run(_config(), _opts(tmp_path, resume=True), dataset=tiny_dataset)
     assert resumed["resumed_from_epoch"] == stop
     assert _strip(resumed) == uninterrupted
 
 
-def test_unknown_layer_and_zero_retraining(tiny, tmp_path):
+def test_unknown_layer_and_zero_retraining(tiny_dataset, tmp_path):
     config = _config(method_options={"layers": ["fc1.weight", "fc9.weight"]})
     with pytest.raises(ConfigError, match="admm: ADMMPruner: Parameter 'fc9.weight' does not exist"):
-        run(config, _opts(tmp_path), dataset=tiny)
+        run(config, _opts(tmp_path), dataset=tiny_dataset)
     with pytest.raises(ConfigError, match=r"admm: retrain_epochs must be >= 1"):
         ADMMMethod(_config(retrain_epochs=0))
     with pytest.raises(ConfigError, match="option 'layers' must be"):
         ADMMMethod(_config(method_options={"layers": "fc1.weight"}))
 
 
-def test_per_layer_sparsity_dict(tiny, tmp_path):
+def test_per_layer_sparsity_dict(tiny_dataset, tmp_path):
     config = _config(pretrain_epochs=1, admm_epochs=1, retrain_epochs=1,
                      method_options={"layers": {"fc1.weight": 0.5, "fc2.weight": 0.75}})
-    res = run(config, _opts(tmp_path), dataset=tiny)
+    res = run(config, _opts(tmp_path), dataset=tiny_dataset)
     assert res["admm"]["layer_sparsity_target"] == {"fc1.weight": 0.5, "fc2.weight": 0.75}
     assert res["layer_sparsity"] == {"fc1.weight": 0.5, "fc2.weight": 0.75}
 

@@ -19,15 +19,9 @@ try:  # --method admm lives in baselines (registered on import, as the CLI does)
 except ImportError:  # pragma: no cover - baselines not present
     pass
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 BASE = dict(encoder="twalk", batch_size=128, update_interval=5, device="cpu")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,6 @@
 import pytest
 
-from gnn_sparse.data import load_dataset
 from gnn_sparse.training import RunConfig
-
-
-@pytest.fixture(scope="session")
-def tiny_dataset():
-    """A learnable synthetic graph small enough for a full run in about a second."""
-    return load_dataset("synthetic", num_nodes=200, num_events=4000, seed=0)
 
 
 @pytest.fixture
@@ -20,11 +13,5 @@ def tiny_config():
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny graphs run fastest on one thread (and do not fight other jobs for cores)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _single_thread(one_thread):
+    """Every test here on one thread (``one_thread`` in tests/conftest.py)."""

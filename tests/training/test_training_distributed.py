@@ -7,17 +7,15 @@ runner's own environment detection and process-group set-up are what is tested.
 """
 import json
 import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 from torch import nn
 
-import gnn_sparse.training.epochs as epochs
 from gnn_sparse.training import RunConfig, RunOptions, run
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.distributed import DataParallel, LaunchEnv, SingleProcess, data_parallel, shutdown
+from helpers_ddp import capture, rank_dump, spawn_ranks, torchrun_env
 
 WORLD = 2
 PER_RANK_BATCH = 128
@@ -35,22 +33,6 @@ def _tiny_dataset():
 
 class Interrupt(Exception):
     pass
-
-
-def _capture(runner, record):
-    """Wrap the runner's method factory and writers so that the test sees what each rank did."""
-    build, write, save = runner.build_method, runner.write_results, epochs.save_checkpoint
-    runner.build_method = lambda config: record.setdefault("methods", []).append(build(config)) or record["methods"][-1]
-
-    def write_results(*args, **kwargs):
-        record["results_writes"] = record.get("results_writes", 0) + 1
-        return write(*args, **kwargs)
-
-    def save_checkpoint(*args, **kwargs):
-        record["checkpoint_writes"] = record.get("checkpoint_writes", 0) + 1
-        return save(*args, **kwargs)
-
-    runner.write_results, epochs.save_checkpoint = write_results, save_checkpoint  # rank 0 writes both
 
 
 def _sparse_state(method):
@@ -90,17 +72,14 @@ def _admm_on_ddp(rank):
 
 
 def _worker(rank, port, out):
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
+    torchrun_env(rank, WORLD, port)
     import gnn_sparse.training.runner as runner
 
     ds = _tiny_dataset()
-    dump = {}
-    try:
+    with rank_dump(rank, out) as dump:
         # A: a full run; B: the same run interrupted after epoch 1, then resumed.
         full = {}
-        _capture(runner, full)
+        capture(runner, "build_method", full)
         run(RunConfig(**CONFIG), RunOptions(results_dir=os.path.join(out, "full"), quiet=True), dataset=ds)
         dump["full"] = {**_sparse_state(full["methods"][0]),
                         "results_writes": full.get("results_writes", 0),
@@ -116,7 +95,7 @@ def _worker(rank, port, out):
         except Interrupt:
             pass
         resumed = {}
-        _capture(runner, resumed)
+        capture(runner, "build_method", resumed)
         run(RunConfig(**CONFIG), RunOptions(results_dir=b_dir, resume=True, quiet=True), dataset=ds)
         dump["resumed"] = _sparse_state(resumed["methods"][0])
 
@@ -132,28 +111,12 @@ def _worker(rank, port, out):
 
         # E: the ADMM baseline: Z and U identical on every rank.
         dump["admm"] = _admm_on_ddp(rank)
-    except BaseException as err:  # noqa: BLE001 - report any failure to the test
-        dump["error"] = repr(err)
-        raise
-    finally:
-        torch.save(dump, os.path.join(out, f"rank{rank}.pt"))
-        shutdown(synchronize="error" not in dump)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("ddp"))
-    mp.spawn(_worker, args=(_free_port(), out), nprocs=WORLD, join=True)
-    dumps = [torch.load(os.path.join(out, f"rank{r}.pt"), weights_only=False) for r in range(WORLD)]
-    for d in dumps:
-        assert "error" not in d, d.get("error")
-    return out, dumps
+    return out, spawn_ranks(_worker, out, WORLD)
 
 
 STATE_KEYS = ("masks", "counts", "ever", "t", "updates", "weights")

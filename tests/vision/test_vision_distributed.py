@@ -9,14 +9,11 @@ epoch identical on both ranks.
 """
 import json
 import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 
-import gnn_sparse.training.epochs as epochs
-from gnn_sparse.training.distributed import shutdown
+from helpers_ddp import capture, rank_dump, spawn_ranks, torchrun_env
 
 WORLD = 2
 TRAIN = 385
@@ -39,21 +36,6 @@ def _splits():
     return ImageSplits(train, full.val, full.test)
 
 
-def _capture(runner, record):
-    build, write, save = runner.build_image_method, runner.write_results, epochs.save_checkpoint
-    runner.build_image_method = lambda c: record.setdefault("methods", []).append(build(c)) or record["methods"][-1]
-
-    def write_results(*args, **kwargs):
-        record["results_writes"] = record.get("results_writes", 0) + 1
-        return write(*args, **kwargs)
-
-    def save_checkpoint(*args, **kwargs):
-        record["checkpoint_writes"] = record.get("checkpoint_writes", 0) + 1
-        return save(*args, **kwargs)
-
-    runner.write_results, epochs.save_checkpoint = write_results, save_checkpoint  # rank 0 writes both
-
-
 def _state(method, record):
     sp = method.sparsifier
     return {"masks": dict(sp.masks), "counts": dict(sp.counts), "ever": dict(sp.ever_active), "t": sp.t,
@@ -64,17 +46,14 @@ def _state(method, record):
 
 
 def _worker(rank, port, out):
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
+    torchrun_env(rank, WORLD, port)
     import gnn_sparse.vision.runner as runner
     from gnn_sparse.vision.config import ImageRunConfig
 
     splits = _splits()
-    dump = {}
-    try:
+    with rank_dump(rank, out) as dump:
         full = {}
-        _capture(runner, full)
+        capture(runner, "build_image_method", full)
         res = runner.run_image(ImageRunConfig(**CONFIG), runner.RunOptions(results_dir=os.path.join(out, "full"),
                                                                             quiet=True), splits=splits)
         dump["full"] = _state(full["methods"][0], full)
@@ -91,32 +70,16 @@ def _worker(rank, port, out):
         except Interrupt:
             pass
         resumed = {}
-        _capture(runner, resumed)
+        capture(runner, "build_image_method", resumed)
         runner.run_image(ImageRunConfig(**CONFIG), runner.RunOptions(results_dir=b_dir, resume=True, quiet=True),
                          splits=splits)
         dump["resumed"] = _state(resumed["methods"][0], resumed)
-    except BaseException as err:  # noqa: BLE001 - report any failure to the test
-        dump["error"] = repr(err)
-        raise
-    finally:
-        torch.save(dump, os.path.join(out, f"rank{rank}.pt"))
-        shutdown(synchronize="error" not in dump)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("vision_ddp"))
-    mp.spawn(_worker, args=(_free_port(), out), nprocs=WORLD, join=True)
-    dumps = [torch.load(os.path.join(out, f"rank{r}.pt"), weights_only=False) for r in range(WORLD)]
-    for d in dumps:
-        assert "error" not in d, d.get("error")
-    return out, dumps
+    return out, spawn_ranks(_worker, out, WORLD)
 
 
 def _assert_identical(a, b, what):

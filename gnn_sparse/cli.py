@@ -19,6 +19,7 @@ from gnn_sparse.data.errors import DataError
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
 from gnn_sparse.training import METHODS, ConfigError, RunConfig, RunOptions, run, summary_table
 from gnn_sparse.training.distributed import is_main_process, shutdown
+from gnn_sparse.utils.logs import LOG_LEVELS, configure_logging
 
 DEFAULTS = RunConfig()
 
@@ -65,6 +66,10 @@ def add_output_arguments(p: argparse.ArgumentParser, run_name_pattern: str) -> N
     out.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     out.add_argument("--force", action="store_true", help="redo a finished run, ignoring results and checkpoint")
     out.add_argument("--quiet", action="store_true", help="no progress bars or notes (the summary is printed)")
+    out.add_argument("--log-level", choices=LOG_LEVELS, default=None,
+                     help="lowest level of the log lines shown on stderr (mask updates, ADMM updates "
+                          "and skipped updates are INFO / WARNING lines); default: INFO, or WARNING "
+                          "with --quiet")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +209,7 @@ def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)
     errors (exit 2), an interruption note (exit 130), then the summary table. Returns the
     exit code."""
     results = []
+    configure_logging(args.log_level or ("WARNING" if args.quiet else "INFO"))
     try:
         if args.threads is not None:
             if args.threads <= 0:

@@ -68,6 +68,18 @@ def test_run_resume_mismatch_and_summary(capsys, tmp_path):
     assert "different config: lr: 0.1 (checkpoint) vs 0.3 (now)" in _error_line(capsys)
 
 
+def test_log_lines_reach_the_user(capsys, tmp_path):
+    common = ["--method", "dst-ee", "--epochs", "1", "--update-interval", "5", "--threads", "1"]
+    assert main([*common, "--results-dir", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "INFO gnn_sparse.sparsity: mask update t=5 drop_fraction=" in err
+    assert main([*common, "--results-dir", str(tmp_path / "b"), "--quiet"]) == 0
+    assert "mask update" not in capsys.readouterr().err  # --quiet: WARNING and above
+    assert main([*common, "--results-dir", str(tmp_path / "c"), "--quiet", "--log-level", "INFO"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("mask update t=5 ") == 1  # shown once, however often logging was set up
+
+
 def test_help_documents_every_flag_with_its_default():
     parser = build_parser()
     for action in parser._actions:

@@ -14,6 +14,7 @@ Modules: :mod:`~.registry` (names, manifest, file lookup), :mod:`~.download`,
 from gnn_sparse.data.dataset import TemporalLinkDataset, build_splits
 from gnn_sparse.data.download import download_file
 from gnn_sparse.data.errors import (
+    ConstantTimeWarning,
     CountMismatchError,
     DataError,
     DataFileNotFoundError,
@@ -49,4 +50,5 @@ __all__ = [
     "SplitError",
     "CountMismatchError",
     "DownloadError",
+    "ConstantTimeWarning",
 ]

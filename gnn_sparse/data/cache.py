@@ -21,9 +21,10 @@ import torch
 
 from gnn_sparse.utils.io import atomic_torch_save
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever the stored arrays change, so older entries are rebuilt (2: the
-time-sorted events and each split's event indices, for :meth:`TemporalLinkDataset.events`)."""
+time-sorted events and each split's event indices, for :meth:`TemporalLinkDataset.events`;
+3: ``time_column``, the file's column read as time)."""
 EVENT_KEYS = ("event_src", "event_dst", "event_time")
 ARRAY_KEYS = ("forbidden", "train_edge_index", "test_edge_index") + EVENT_KEYS + tuple(
     f"{s}_{k}" for s in ("train", "val", "test") for k in ("pos", "neg", "time_range", "events")
@@ -37,19 +38,22 @@ def cache_path(root: str | os.PathLike, name: str, sha256: str, params: dict) ->
     return Path(root) / "processed" / f"{name}-{sha256[:16]}-{key}.pt"
 
 
-def save_splits(path: Path, meta: dict, num_nodes: int, num_events: int, arrays: dict[str, np.ndarray]) -> None:
+def save_splits(path: Path, meta: dict, num_nodes: int, num_events: int, arrays: dict[str, np.ndarray],
+                time_column: int | None = None) -> None:
     """Atomically write the arrays of :func:`~gnn_sparse.data.dataset.build_splits` to ``path``.
 
-    ``meta`` (JSON-like: raw sha256 and parameters) is stored and compared on load.
+    ``meta`` (JSON-like: raw sha256 and parameters) is stored and compared on load;
+    ``time_column`` is the file's 1-based column read as time (``None``: the file order).
     """
     tensors = {k: torch.from_numpy(np.ascontiguousarray(arrays[k])) for k in ARRAY_KEYS}
     blob = {"format": FORMAT_VERSION, "meta": meta, "num_nodes": num_nodes, "num_events": num_events,
-            "arrays": tensors}
+            "time_column": time_column, "arrays": tensors}
     atomic_torch_save(blob, path)
 
 
 def load_splits(path: Path, meta: dict) -> dict | None:
-    """The cached entry (``num_nodes``, ``num_events``, ``arrays``) if ``path`` is valid for ``meta``.
+    """The cached entry (``num_nodes``, ``num_events``, ``time_column``, ``arrays``) if ``path``
+    is valid for ``meta``.
 
     Returns ``None`` silently when there is no file, and with a warning when the file is
     corrupt or inconsistent (the caller rebuilds and overwrites it).
@@ -77,6 +81,8 @@ def _check(blob, meta: dict) -> str | None:
     n = blob.get("num_nodes")
     if not isinstance(n, int) or not isinstance(blob.get("num_events"), int):
         return "missing counts"
+    if "time_column" not in blob or not isinstance(blob["time_column"], (int, type(None))):
+        return "missing time column"
     arrays = blob.get("arrays")
     if not isinstance(arrays, dict) or any(not isinstance(arrays.get(k), torch.Tensor) for k in ARRAY_KEYS):
         return "missing arrays"

@@ -104,6 +104,10 @@ class TemporalLinkDataset:
         num_events: temporal edges (events) after parsing.
         directed: whether message-passing graphs and forbidden pairs keep direction.
         neg_ratio: negatives per positive.
+        time_column: the file's 1-based column read as time; ``None`` when the file has no
+            time column (its order is the time) or the graph is ``synthetic``.
+        time_constant: whether every event has the same time (then the chronological split
+            is the file order; :func:`~gnn_sparse.data.load_dataset` warns).
         train, val, test: :class:`torch_geometric.data.Data` with ``edge_index``
             (``LongTensor [2, E]``), ``edge_label_index`` (``LongTensor [2, P + N]``),
             ``edge_label`` (``FloatTensor [P + N]``), ``num_nodes`` and ``time_range``
@@ -123,8 +127,10 @@ class TemporalLinkDataset:
         arrays: dict[str, torch.Tensor],
         directed: bool = False,
         neg_ratio: float = 1.0,
+        time_column: int | None = None,
     ):
         self.name = name
+        self.time_column = time_column
         self.sha256 = sha256
         self.source_path = Path(source_path) if source_path is not None else None
         self.num_nodes = num_nodes
@@ -145,6 +151,11 @@ class TemporalLinkDataset:
                         edge_label=label, num_nodes=num_nodes)
             data.time_range = (first, last)
             setattr(self, split, data)
+
+    @property
+    def time_constant(self) -> bool:
+        time = self._events.time
+        return bool(len(time) > 1 and time[0] == time[-1])  # time-sorted: first == last: all equal
 
     def events(self, *splits: str) -> EdgeList:
         """The temporal events of the named splits, time-sorted (all events without arguments).

@@ -49,3 +49,8 @@ class CountMismatchError(DataError):
 
 class DownloadError(DataError, ConnectionError):
     """A download failed; the message says which URL to fetch by hand and where to put it."""
+
+
+class ConstantTimeWarning(UserWarning):
+    """The time column of an edge list holds a single value, so a "chronological" split
+    would follow the file order; the message names the file and the column."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -10,7 +11,12 @@ import torch
 
 from gnn_sparse.data.cache import cache_path, load_splits, save_splits
 from gnn_sparse.data.dataset import TemporalLinkDataset, build_splits
-from gnn_sparse.data.errors import CountMismatchError, DataFileNotFoundError, UnknownDatasetError
+from gnn_sparse.data.errors import (
+    ConstantTimeWarning,
+    CountMismatchError,
+    DataFileNotFoundError,
+    UnknownDatasetError,
+)
 from gnn_sparse.data.parse import EdgeList, read_edge_list
 from gnn_sparse.data.registry import SYNTHETIC, DatasetSpec, data_root, known_names, load_manifest, resolve_file
 from gnn_sparse.data.split import SPLITS, check_ratios
@@ -74,6 +80,12 @@ def load_dataset(
             ``download=False``.
         DownloadError: the download failed (the message says what to fetch and where to put it).
         EdgeListFormatError: the file cannot be parsed (message names file and line).
+
+    Warns:
+        ConstantTimeWarning: the column read as time holds one value on every line (for
+            example the weight of a ``src dst time weight`` file read with the default
+            roles): the chronological split would follow the file order. The column used
+            is recorded as ``ds.time_column``.
         CountMismatchError: a registered graph does not have its published counts.
         SplitError: too few events for the split, or no negatives can be drawn.
         ValueError: invalid arguments.
@@ -112,14 +124,30 @@ def load_dataset(
     cached = load_splits(where, meta) if where is not None else None
     if cached is not None:
         _check_counts(spec, file, cached["num_nodes"], cached["num_events"])
-        return _dataset(label, sha256, file, cached["num_nodes"], cached["num_events"], cached["arrays"], options)
+        _warn_constant_time(file, columns, cached["time_column"], cached["arrays"]["event_time"].numpy())
+        return _dataset(label, sha256, file, cached["num_nodes"], cached["num_events"], cached["arrays"], options,
+                        cached["time_column"])
 
     edges: EdgeList = read_edge_list(file, columns)
     _check_counts(spec, file, edges.num_nodes, edges.num_events)
+    _warn_constant_time(file, columns, edges.time_column, edges.time)
     arrays = build_splits(edges, **options)
     if where is not None:
-        save_splits(where, meta, edges.num_nodes, edges.num_events, arrays)
-    return _dataset(label, sha256, file, edges.num_nodes, edges.num_events, arrays, options)
+        save_splits(where, meta, edges.num_nodes, edges.num_events, arrays, edges.time_column)
+    return _dataset(label, sha256, file, edges.num_nodes, edges.num_events, arrays, options, edges.time_column)
+
+
+def _warn_constant_time(file: Path, columns: str | None, time_column: int | None, time: np.ndarray) -> None:
+    """A :class:`ConstantTimeWarning` when every event has the same time: the stable sort keeps
+    the file order, so the "chronological" split would silently be a split in file order."""
+    if time_column is None or len(time) < 2 or time.min() != time.max():
+        return
+    roles = f"columns={columns!r}" if columns is not None else "the default roles (the last column is the time)"
+    warnings.warn(
+        f"{file}: column {time_column}, read as the time with {roles}, has the same value "
+        f"({time[0]:g}) on all {len(time):,} lines, so the chronological split follows the file "
+        "order; if another column holds the timestamps, name it with columns= / --columns "
+        "(for example 'src,dst,time,weight')", ConstantTimeWarning, stacklevel=3)
 
 
 def _locate(
@@ -163,8 +191,9 @@ def _check_counts(spec: DatasetSpec | None, file: Path, num_nodes: int, num_even
     )
 
 
-def _dataset(name, sha256, source, num_nodes, num_events, arrays, options) -> TemporalLinkDataset:
+def _dataset(name, sha256, source, num_nodes, num_events, arrays, options, time_column=None) -> TemporalLinkDataset:
     tensors = {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v))
                for k, v in arrays.items()}
     return TemporalLinkDataset(name, sha256, source, num_nodes, num_events, tensors,
-                               directed=options["directed"], neg_ratio=options["neg_ratio"])
+                               directed=options["directed"], neg_ratio=options["neg_ratio"],
+                               time_column=time_column)

@@ -15,7 +15,8 @@ Accepted input:
 
 Column roles default to ``src, dst`` for two columns (the file order then serves as time:
 event ``i`` gets time ``i``) and ``src, dst, ..., time`` (the *last* column is the time) for
-three or more. ``columns="src,dst,time,weight"`` overrides them; roles are ``src``, ``dst``,
+three or more (:func:`~gnn_sparse.data.load.load_dataset` warns when that column holds one
+value only, as the weight of a ``src dst time weight`` file does). ``columns="src,dst,time,weight"`` overrides them; roles are ``src``, ``dst``,
 ``time``, ``weight`` and ``_`` (``weight`` and ``_`` columns are not read: the link predictor
 is unweighted). Columns after the last named role are ignored, as are extra fields on a line.
 
@@ -56,12 +57,15 @@ class EdgeList:
         dst: ``int64`` node indices in ``[0, num_nodes)``.
         time: ``float64`` timestamps (file order when the file has no time column).
         num_nodes: number of distinct node ids in the file.
+        time_column: the 1-based column of the file read as time, ``None`` when there is
+            none (the file order is the time) or the events were not read from a file.
     """
 
     src: np.ndarray
     dst: np.ndarray
     time: np.ndarray
     num_nodes: int
+    time_column: int | None = None
 
     @property
     def num_events(self) -> int:
@@ -172,7 +176,8 @@ def read_edge_list(path: str | os.PathLike, columns: str | Sequence[str] | None 
     num_events = len(frame)
     if time is None:
         time = np.arange(num_events, dtype=np.float64)
-    return EdgeList(src=codes[:num_events], dst=codes[num_events:], time=time, num_nodes=num_nodes)
+    return EdgeList(src=codes[:num_events], dst=codes[num_events:], time=time, num_nodes=num_nodes,
+                    time_column=roles["time"] + 1 if "time" in roles else None)
 
 
 def remap_ids(ids: np.ndarray) -> tuple[np.ndarray, int]:

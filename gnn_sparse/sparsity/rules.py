@@ -11,6 +11,17 @@ from dataclasses import dataclass
 
 import torch
 
+DST_EE_C = 1e-2
+"""DST-EE's exploration coefficient c (the authors' GNN runs)."""
+DST_EE_EPS = 1.0
+"""DST-EE's epsilon in c ln(t) / (N + eps)."""
+DST_EE_C_DECAY = 0.9
+DST_EE_C_DECAY_INTERVAL = 1000
+"""c is multiplied by ``DST_EE_C_DECAY`` every ``DST_EE_C_DECAY_INTERVAL`` iterations, as in the
+authors' code. The one source of these defaults: :class:`ExplorationGrowth`, ``DSTEE`` and both
+command lines (``RunConfig``, ``ImageRunConfig``) import them. The interval counts iterations,
+so it scales with the batch size (``docs/distributed.md``); ``c_decay=1.0`` keeps c constant."""
+
 
 @dataclass
 class LayerState:
@@ -45,6 +56,13 @@ class GrowthRule:
     def state(self, t: int) -> dict:
         """Values worth logging and checkpointing at iteration ``t``."""
         return {}
+
+    def config(self) -> dict:
+        """What defines the rule (its class and scalar settings); a sparsifier refuses to load
+        a state saved under a different one."""
+        settings = {k: v for k, v in vars(self).items()
+                    if not k.startswith("_") and isinstance(v, (bool, int, float, str, type(None)))}
+        return {"rule": type(self).__name__, **settings}
 
 
 class RandomGrowth(GrowthRule):
@@ -86,7 +104,8 @@ class ExplorationGrowth(GrowthRule):
     signed gradient before taking the magnitude).
     """
 
-    def __init__(self, c: float = 1e-2, eps: float = 1.0, c_decay: float = 1.0, c_decay_interval: int = 1000):
+    def __init__(self, c: float = DST_EE_C, eps: float = DST_EE_EPS, c_decay: float = DST_EE_C_DECAY,
+                 c_decay_interval: int = DST_EE_C_DECAY_INTERVAL):
         if c < 0:
             raise ValueError(f"c must be >= 0, got {c!r}")
         if eps <= 0:

@@ -12,6 +12,10 @@ from gnn_sparse.sparsity.distributed import DistributedSync, NoSync, default_syn
 from gnn_sparse.sparsity.distributions import resolve_distribution
 from gnn_sparse.sparsity.optim_state import mask_optimizer_state
 from gnn_sparse.sparsity.rules import (
+    DST_EE_C,
+    DST_EE_C_DECAY,
+    DST_EE_C_DECAY_INTERVAL,
+    DST_EE_EPS,
     ExplorationGrowth,
     GradientGrowth,
     GrowthRule,
@@ -52,7 +56,11 @@ class DynamicSparsifier:
       the ``k = floor(f(t) * active)`` active weights chosen by the drop rule and grows ``k``
       weights chosen by the grow rule (:func:`~gnn_sparse.sparsity.update.drop_and_grow`).
       Grown weights start at exactly 0 and all their optimizer state is zeroed; the state of
-      dropped weights is zeroed too. Then ``N += mask`` and ``ever_active |= mask``.
+      dropped weights is zeroed too. Then ``ever_active |= mask`` and ``N += mask``. ``N``
+      grows at *every* update round and in every layer (the paper's step 4), also when the
+      round moves nothing: a layer with ``k = 0``, a layer kept dense, or a round skipped for
+      non-finite gradients. So a weight's ``N`` is 1 if it was in the initial mask, plus the
+      number of update rounds after which it was active.
 
     With ``torch.amp.GradScaler`` call ``scaler.step(optimizer)`` (which unscales the
     gradients in place) and then :meth:`step`; an update whose gradients are not finite is
@@ -198,18 +206,20 @@ class DynamicSparsifier:
                 logger.warning("mask update at t=%d skipped: non-finite gradients", t)
                 for n in self._sparse_layers:
                     mask_optimizer_state(self.optimizer, self.params[n], self.masks[n])
+                for n, mask in self.masks.items():
+                    self.counts[n].add_(mask)  # a round that kept every mask still counts (step 4)
                 return
 
         stats, names = [], []
         for n, p in self.params.items():
             mask, count, ever = self.masks[n], self.counts[n], self.ever_active[n]
             k = math.floor(fraction * self._n_active[n])
-            if self._n_active[n] == p.numel():
-                continue
-            if k == 0:
-                # The optimizer has just stepped with the dense gradient: clear what it left in
-                # the state of inactive weights, or momentum would move them later.
-                mask_optimizer_state(self.optimizer, p, mask)
+            if self._n_active[n] == p.numel() or k == 0:
+                if self._n_active[n] < p.numel():
+                    # The optimizer has just stepped with the dense gradient: clear what it left
+                    # in the state of inactive weights, or momentum would move them later.
+                    mask_optimizer_state(self.optimizer, p, mask)
+                count.add_(mask)  # step 4 counts every round, also one that moves nothing
                 continue
             layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator)
             new = drop_and_grow(mask, self.drop.scores(layer), self.grow.scores(layer), k)
@@ -275,6 +285,8 @@ class DynamicSparsifier:
             "ever_active": {n: e.clone() for n, e in self.ever_active.items()},
             "rng_state": self.generator.get_state(),
             "grow": repr(self.grow),
+            "grow_config": None if self.grow is None else self.grow.config(),
+            "drop": repr(self.drop),
             "grow_state": self.grow.state(self.t) if self.grow is not None else {},
             "schedule": None if self.schedule is None else vars(self.schedule).copy(),
             "target_sparsity": dict(self.target_sparsity),
@@ -282,8 +294,22 @@ class DynamicSparsifier:
         }
 
     @torch.no_grad()
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict`; masks are applied to the weights at once."""
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Restore a :meth:`state_dict`; masks are applied to the weights at once.
+
+        The state must come from the same experiment: with ``strict=True`` (default) a state
+        saved with another grow rule or grow-rule setting (DST-EE's ``c``, ``eps``,
+        ``c_decay``, ``c_decay_interval``), drop rule, ``update_interval``, ``end_step``,
+        ``drop_fraction``, drop schedule or per-layer target sparsity is refused with a
+        :class:`ValueError` naming every difference. ``strict=False`` loads it anyway: masks,
+        ``N``, ever-active sets, ``t``, RNG, history and target sparsities come from the
+        state, while the grow rule, drop rule and schedule stay this sparsifier's own. The
+        masked parameters (names and shapes) must match in either case.
+
+        States saved before the drop rule and the structured grow-rule settings were recorded
+        (no ``"drop"`` / ``"grow_config"`` keys) still load: their grow rule is compared by
+        its ``repr`` (which names every setting) and the drop rule is not checked.
+        """
         name = type(self).__name__
         theirs = state_dict["masks"]
         if set(theirs) != set(self.masks):
@@ -297,6 +323,13 @@ class DynamicSparsifier:
                     f"{name}.load_state_dict: the state dict is from a different model: '{n}' has "
                     f"shape {tuple(m.shape)} there and {tuple(self.masks[n].shape)} here"
                 )
+        differences = self._differences(state_dict)
+        if differences and strict:
+            raise ValueError(
+                f"{name}.load_state_dict: the state dict is from a different experiment: "
+                f"{'; '.join(differences)} (the state's value first; pass strict=False to load "
+                "its masks and counts anyway)"
+            )
         for n in self.masks:
             self.masks[n].copy_(theirs[n])
             self.counts[n].copy_(state_dict["counts"][n])
@@ -310,6 +343,35 @@ class DynamicSparsifier:
         self.sync.check_masks(self.masks, self.t)
         for n, p in self.params.items():
             p.mul_(self._float_masks[n])
+
+    def _differences(self, state: Mapping[str, Any]) -> list[str]:
+        """What differs between the experiment that saved ``state`` and this one."""
+        out = []
+        if "grow_config" in state:
+            theirs, ours = state["grow_config"], None if self.grow is None else self.grow.config()
+            same_rule = theirs is not None and ours is not None and theirs["rule"] == ours["rule"]
+            if same_rule:
+                out += [f"{k} {theirs.get(k)!r} there, {ours.get(k)!r} here"
+                        for k in dict.fromkeys([*theirs, *ours]) if theirs.get(k) != ours.get(k)]
+            elif theirs != ours:
+                out.append(f"grow rule {state['grow']} there, {self.grow!r} here")
+        elif state.get("grow") != repr(self.grow):  # a state saved before "grow_config"
+            out.append(f"grow rule {state.get('grow')} there, {self.grow!r} here")
+        if "drop" in state and state["drop"] != repr(self.drop):
+            out.append(f"drop rule {state['drop']} there, {self.drop!r} here")
+        theirs = state.get("schedule")
+        ours = None if self.schedule is None else vars(self.schedule)
+        if (theirs is None) != (ours is None):
+            out.append(f"schedule {theirs} there, {ours} here")
+        elif ours is not None:
+            labels = {"update_interval": "update_interval (T)", "end_step": "end_step",
+                      "drop_fraction": "drop_fraction", "decay": "drop schedule"}
+            out += [f"{labels.get(k, k)} {theirs.get(k)!r} there, {ours.get(k)!r} here"
+                    for k in ours if theirs.get(k) != ours[k]]
+        target = state.get("target_sparsity", {})
+        out += [f"target sparsity of '{n}' {target.get(n)!r} there, {s!r} here"
+                for n, s in self.target_sparsity.items() if target.get(n) != s]
+        return out
 
     # ------------------------------------------------------------------ export
     @torch.no_grad()
@@ -348,13 +410,16 @@ class DSTEE(DynamicSparsifier):
     r"""Dynamic sparse training with exploration and exploitation (Huang et al., DAC 2023).
 
     Grows the inactive weights with the highest acquisition score
-    :math:`S = |g| + c \ln t / (N + \epsilon)` (see :class:`ExplorationGrowth`). The original
-    GNN runs decayed ``c`` by ``c_decay=0.9`` every ``c_decay_interval=1000`` iterations.
-    Other arguments as in :class:`DynamicSparsifier`.
+    :math:`S = |g| + c_t \ln t / (N + \epsilon)` (see :class:`ExplorationGrowth`). The
+    defaults are the authors' GNN protocol and the command lines' (:data:`~.rules.DST_EE_C`,
+    ``DST_EE_EPS``, ``DST_EE_C_DECAY``, ``DST_EE_C_DECAY_INTERVAL``): ``c = 1e-2``, ``eps = 1``
+    and ``c`` multiplied by 0.9 every 1000 iterations; ``c_decay=1.0`` keeps ``c`` constant
+    (Eq. 1 as printed). Other arguments as in :class:`DynamicSparsifier`.
     """
 
-    def __init__(self, model, optimizer, sparsity=None, distribution="uniform", *, c: float = 1e-2,
-                 eps: float = 1.0, c_decay: float = 1.0, c_decay_interval: int = 1000, **kwargs):
+    def __init__(self, model, optimizer, sparsity=None, distribution="uniform", *, c: float = DST_EE_C,
+                 eps: float = DST_EE_EPS, c_decay: float = DST_EE_C_DECAY,
+                 c_decay_interval: int = DST_EE_C_DECAY_INTERVAL, **kwargs):
         super().__init__(model, optimizer, ExplorationGrowth(c, eps, c_decay, c_decay_interval),
                          sparsity, distribution, **kwargs)
 
@@ -376,7 +441,11 @@ class SET(DynamicSparsifier):
 class StaticSparse(DynamicSparsifier):
     """A random sparse mask kept fixed for the whole run (no updates)."""
 
+    UPDATE_ARGUMENTS = ("update_interval", "end_step", "drop_fraction", "drop_schedule", "drop")
+    """Arguments of :class:`DynamicSparsifier` that only mask updates use: refused here."""
+
     def __init__(self, model, optimizer, sparsity=None, distribution="uniform", **kwargs):
-        for key in ("update_interval", "end_step", "drop_fraction", "drop_schedule", "drop"):
-            kwargs.pop(key, None)
+        ignored = [key for key in self.UPDATE_ARGUMENTS if key in kwargs]
+        if ignored:
+            raise TypeError(f"StaticSparse never updates its mask, so it takes no {', '.join(ignored)}")
         super().__init__(model, optimizer, None, sparsity, distribution, **kwargs)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
+from gnn_sparse.sparsity.rules import DST_EE_C, DST_EE_C_DECAY, DST_EE_C_DECAY_INTERVAL, DST_EE_EPS
 
 
 class ConfigError(ValueError):
@@ -94,10 +95,10 @@ class RunConfig(DictConfig):
     end_fraction: float = 0.75
     drop_fraction: float = 0.5
     drop_schedule: str = "cosine"
-    c: float = 1e-2
-    c_decay: float = 0.9
-    c_decay_interval: int = 1000
-    eps: float = 1.0
+    c: float = DST_EE_C
+    c_decay: float = DST_EE_C_DECAY
+    c_decay_interval: int = DST_EE_C_DECAY_INTERVAL
+    eps: float = DST_EE_EPS
     pretrain_epochs: int = 20
     admm_epochs: int = 20
     retrain_epochs: int = 20

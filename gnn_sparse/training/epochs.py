@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from gnn_sparse.training.checkpoint import rng_state, save_checkpoint, set_rng_state
 from gnn_sparse.training.results import select_best
+from gnn_sparse.training.run_files import append_metrics, start_metrics
 
 TrainEpoch = Callable[[torch.nn.Module, torch.optim.Optimizer, int], dict[str, Any]]
 """``(model to train (DDP-wrapped under torchrun), optimizer, epoch index) -> record fields``;
@@ -37,6 +38,8 @@ class EpochLoop:
         checkpoint_file: where the per-epoch checkpoint goes.
         checkpoint_meta: stored in every checkpoint (run id, config).
         desc: the progress bar's label; ``quiet`` disables it.
+        metrics_file: where each finished epoch's record is appended as one JSON line
+            (:mod:`~gnn_sparse.training.run_files`); ``None``: nowhere.
         started: ``time.perf_counter()`` when the run started (default: when :meth:`run` starts).
     """
 
@@ -50,6 +53,7 @@ class EpochLoop:
     desc: str
     quiet: bool = False
     started: float | None = None
+    metrics_file: Path | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     elapsed_before: float = 0.0
 
@@ -73,6 +77,8 @@ class EpochLoop:
         if ckpt is not None:
             first_phase, first_epoch = ckpt["phase_index"], ckpt["epoch_in_phase"]
             self.history, self.elapsed_before = list(ckpt["history"]), ckpt["elapsed_s"]
+        if self.metrics_file is not None:  # empty when fresh; on a resume the checkpoint's epochs only
+            dp.on_writer(lambda: start_metrics(self.metrics_file, self.history))
         bar = tqdm(total=sum(p.epochs for p in phases), initial=len(self.history), desc=self.desc,
                    unit="epoch", disable=self.quiet, dynamic_ncols=True, file=sys.stderr)
         for phase_index in range(first_phase, len(phases)):
@@ -104,7 +110,7 @@ class EpochLoop:
                 self.history.append(record)
                 method_state = method.state_dict()
                 dp.check_replicas(f"epoch {epoch + 1}", model=model.state_dict(), method=method_state)
-                dp.on_writer(lambda: save_checkpoint(self.checkpoint_file, {
+                dp.on_writer(lambda: self._write_epoch(record, {
                     **self.checkpoint_meta, "phase_index": phase_index,
                     "epoch_in_phase": epoch_in_phase + 1, "history": self.history,
                     "elapsed_s": self.elapsed_before + time.perf_counter() - started,
@@ -118,3 +124,9 @@ class EpochLoop:
                     on_epoch_end(record)
         bar.close()
         return self.history
+
+    def _write_epoch(self, record: dict[str, Any], checkpoint: dict[str, Any]) -> None:
+        """The checkpoint first: an epoch in ``metrics.jsonl`` is always one a resume keeps."""
+        save_checkpoint(self.checkpoint_file, checkpoint)
+        if self.metrics_file is not None:
+            append_metrics(self.metrics_file, record)

@@ -163,12 +163,13 @@ class SparseMethod(Method):
         optimizer, scheduler = super().start_phase(phase, model, steps_per_epoch)
         cfg = self.config
         end_step = max(1, round(cfg.end_fraction * phase.epochs * steps_per_epoch))
+        updates = {} if issubclass(self.sparsifier_cls, StaticSparse) else dict(
+            update_interval=cfg.update_interval, end_step=end_step, drop_fraction=cfg.drop_fraction,
+            drop_schedule=cfg.drop_schedule)
         try:
             self.sparsifier = self.sparsifier_cls(
                 model, optimizer, sparsity=cfg.sparsity, distribution=cfg.distribution,
-                params=model.sparsifiable(cfg.sparsify), update_interval=cfg.update_interval,
-                end_step=end_step, drop_fraction=cfg.drop_fraction, drop_schedule=cfg.drop_schedule,
-                seed=cfg.seed, **self.sparsifier_kwargs)
+                params=model.sparsifiable(cfg.sparsify), seed=cfg.seed, **updates, **self.sparsifier_kwargs)
         except ValueError as err:
             raise ConfigError(f"{cfg.method}: {err}") from None
         return optimizer, scheduler

@@ -43,6 +43,7 @@ from gnn_sparse.training.results import (
     results_path,
     write_results,
 )
+from gnn_sparse.training.run_files import metrics_path, write_run_config
 
 ENCODER_REFRESH = "per-batch"
 """The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients).
@@ -115,6 +116,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     done, ckpt = previous_run(options, run_id, config)
     if done is not None:
         return done
+    dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "link-prediction", config.to_dict(),
+                                          None if ckpt is None else len(ckpt["history"])))
 
     ds = dataset if dataset is not None else load_run_dataset(config)
     node_features, features_info = fixed_node_features(config, ds)  # --encoder twalk: once per run, cached
@@ -132,7 +135,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
 
     loop = EpochLoop(method, model, dp, steps_per_epoch, shuffle, checkpoint_path(options.results_dir, run_id),
                      {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
-                     started=started)
+                     started=started, metrics_file=metrics_path(options.results_dir, run_id))
 
     def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
         pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
@@ -240,6 +243,7 @@ def _dataset_info(ds, graphs) -> dict[str, Any]:
         "name": ds.name, "sha256": ds.sha256,
         "source_path": None if ds.source_path is None else str(ds.source_path),
         "num_nodes": ds.num_nodes, "num_events": ds.num_events, "directed": ds.directed,
+        "time_column": ds.time_column, "time_constant": ds.time_constant,
         **{f"{s}_pairs": getattr(ds, s).edge_label.numel() for s in ("train", "val", "test")},
         **{f"{s}_message_passing_edges": getattr(ds, s).edge_index.size(1) for s in ("train", "test")},
     }

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gnn_sparse.sparsity.rules import DST_EE_C_DECAY, DST_EE_C_DECAY_INTERVAL, DST_EE_EPS
 from gnn_sparse.training.config import ConfigError, DictConfig
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
 
@@ -93,9 +94,9 @@ class ImageRunConfig(DictConfig):
     drop_fraction: float = 0.5
     drop_schedule: str = "cosine"
     c: float = 1e-3
-    c_decay: float = 0.9
-    c_decay_interval: int = 1000
-    eps: float = 1.0
+    c_decay: float = DST_EE_C_DECAY
+    c_decay_interval: int = DST_EE_C_DECAY_INTERVAL
+    eps: float = DST_EE_EPS
     pretrain_epochs: int | None = None
     admm_epochs: int | None = None
     retrain_epochs: int | None = None

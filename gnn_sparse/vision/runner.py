@@ -36,6 +36,7 @@ from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.training.results import build_results, checkpoint_path, write_results
+from gnn_sparse.training.run_files import metrics_path, write_run_config
 from gnn_sparse.training.runner import RunOptions, layer_sparsity, previous_run
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
@@ -123,6 +124,8 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     done, ckpt = previous_run(options, run_id, config)
     if done is not None:
         return done
+    dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "image-classification", config.to_dict(),
+                                          None if ckpt is None else len(ckpt["history"])))
 
     torch.manual_seed(config.seed)
     model = build_image_model(config, data.num_classes, data.in_channels).to(device)
@@ -147,7 +150,7 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
 
     loop = EpochLoop(method, model, dp, steps_per_epoch, rng_holder, checkpoint_path(options.results_dir, run_id),
                      {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
-                     started=started)
+                     started=started, metrics_file=metrics_path(options.results_dir, run_id))
     history = loop.run(
         train_one,
         lambda: {"val": evaluate_split(model, val, device), "test": evaluate_split(model, test, device)},

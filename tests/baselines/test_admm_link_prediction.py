@@ -8,30 +8,11 @@ import torch
 from baselines.link_prediction import ADMMMethod
 from gnn_sparse.cli import build_parser, main
 from gnn_sparse.training import REQUIRED_KEYS, ConfigError, RunConfig, RunOptions, run
-from gnn_sparse.training.loop import evaluate
 from gnn_sparse.training.methods import METHODS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 KEYS = {"epoch", "update", "rho", "w_minus_z", "z_change", "val_accuracy_if_pruned"}
-
-
-def _validated_factory(dataset):
-    """``admm`` with the validation split of ``dataset`` bound, as the trainer would bind it."""
-    def factory(config):
-        graphs = {}
-
-        def validation(model):
-            if "val" not in graphs:
-                graphs["val"] = model.prepare(dataset.val.edge_index)
-            return evaluate(model, graphs["val"], dataset.val.edge_label_index, dataset.val.edge_label)["accuracy"]
-        return ADMMMethod(config, validation=validation)
-    return factory
-
-
-@pytest.fixture
-def validated(tiny_dataset, monkeypatch):
-    monkeypatch.setitem(METHODS, "admm", _validated_factory(tiny_dataset))
 
 
 def _config(**kw):
@@ -67,7 +48,7 @@ def test_phases_defaults_and_selection():
     assert [p.name for p in method.phases()] == ["admm", "retrain"]
 
 
-def test_end_to_end_results(tiny_dataset, validated, tmp_path):
+def test_end_to_end_results(tiny_dataset, tmp_path):
     res = run(_config(), _opts(tmp_path), dataset=tiny_dataset)
     on_disk = json.loads((tmp_path / f"{res['run_id']}.json").read_text())
     assert set(REQUIRED_KEYS) <= set(on_disk) and on_disk["admm"] == res["admm"]
@@ -97,7 +78,7 @@ def test_end_to_end_results(tiny_dataset, validated, tmp_path):
     assert res["sparsity"] == 0.9 and res["exploration_rate"] is None
 
 
-def test_sparsity_zero_is_plain_training(tiny_dataset, validated, tmp_path):
+def test_sparsity_zero_is_plain_training(tiny_dataset, tmp_path):
     res = run(_config(sparsity=0.0, pretrain_epochs=1, admm_epochs=2, retrain_epochs=1), _opts(tmp_path),
               dataset=tiny_dataset)
     assert res["admm"]["pruned_layers"] == [] and res["sparsity"] == 0.0
@@ -120,15 +101,13 @@ def uninterrupted(tiny_dataset, tmp_path_factory):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setitem(METHODS, "admm", _validated_factory(tiny_dataset))
-            return _strip(run(_config(), _opts(tmp_path_factory.mktemp("full")), dataset=tiny_dataset))
+        return _strip(run(_config(), _opts(tmp_path_factory.mktemp("full")), dataset=tiny_dataset))
     finally:
         torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("stop", [2, 4, 5, 6], ids=lambda e: f"after_epoch_{e}")
-def test_resume_equals_uninterrupted(stop, tiny_dataset, uninterrupted, validated, tmp_path):
+def test_resume_equals_uninterrupted(stop, tiny_dataset, uninterrupted, tmp_path):
     """Killed at the pretrain/ADMM boundary (2), mid-ADMM after an update (4), at the
     ADMM/retrain boundary (5) and mid-retraining (6)."""
     def kill(record):

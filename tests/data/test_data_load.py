@@ -1,11 +1,13 @@
 import gzip
 import hashlib
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from gnn_sparse.data import (
+    ConstantTimeWarning,
     CountMismatchError,
     DataFileNotFoundError,
     DownloadError,
@@ -248,3 +250,28 @@ def test_published_counts_are_checked(registered, manifest, root, write):
     with pytest.raises(CountMismatchError, match=r"tiny \(.*\): published 17 nodes and 60 events, but the file has 16 nodes"):
         load_dataset("tiny", root=root)
     assert not (root / "processed").exists()
+
+
+def test_constant_time_column_warns_naming_file_and_column(write, root):
+    # Network Repository's `src dst time weight` layout read with the default roles: the weight
+    # (always 1) would be the time, and the "chronological" split would follow the file order.
+    text = "".join(f"{s} {d} {t} 1\n" for s, d, t in zip(SRC, DST, TIME))
+    path = write("nr4.edges", text)
+    for attempt in ("parsed", "cached"):  # the processed cache warns again
+        with pytest.warns(ConstantTimeWarning, match=rf"{path}: column 4, read as the time with the default "
+                                                      r"roles .* same value \(1\) on all 60 lines") as caught:
+            ds = load_dataset(path, root=root)
+        assert len(caught) == 1, attempt
+        assert ds.time_column == 4 and ds.time_constant
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConstantTimeWarning)
+        fixed = load_dataset(path, root=root, columns="src,dst,time,weight")
+    assert fixed.time_column == 3 and not fixed.time_constant
+    assert fixed.test.time_range == (float(np.sort(TIME)[48]), float(TIME.max()))
+
+
+def test_time_column_recorded(tiny, write, root):
+    assert load_dataset(tiny, root=root).time_column == 3
+    two = load_dataset(write("two.txt", "".join(f"{s} {d}\n" for s, d in zip(SRC, DST))), root=root)
+    assert two.time_column is None and not two.time_constant  # the file order is the time
+    assert load_dataset("synthetic", num_nodes=50, num_events=300).time_column is None

@@ -98,28 +98,82 @@ def test_inactive_weights_and_state_never_move_between_updates(opt_name):
                     assert (value[~s.masks[name]] == 0).all(), key
 
 
-def test_counts_and_ever_active_exact():
+# f(t) = 0.5 / 2 * (1 + cos(pi t / 60)) at the updates t = 5, 10, ..., 55 of a run with T = 5,
+# end_step = 60; k = floor(f(t) * active) with 48 / 120 / 9 active weights (sparsity 0.9 of the
+# 480 / 1200 / 90 weights of mlp()). f = .4915 .4665 .4268 .375 .3147 .25 .1853 .125 .0732 .0335 .0085.
+HAND_K = {
+    "0.weight": [23, 22, 20, 18, 15, 12, 8, 6, 3, 1, 0],
+    "2.weight": [58, 55, 51, 45, 37, 30, 22, 15, 8, 4, 1],
+    "4.weight": [4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0],  # k = 0 from t = 45 on
+}
+HAND_ACTIVE = {"0.weight": 48, "2.weight": 120, "4.weight": 9}
+
+
+def _explore_run(n_steps, **kwargs):
+    """DST-EE with c = 1e6: a weight never active (N = 0, bonus c ln t) always beats one just
+    dropped (N >= 1, bonus <= c ln t / 2), so no weight is regrown in the round it is dropped
+    and every round changes exactly k weights per layer, all of them never active before."""
     model = mlp()
-    opt, s = make(DSTEE, model)
+    opt, s = make(DSTEE, model, sparsity=0.9, c=1e6, c_decay=1.0, update_interval=5, end_step=60, **kwargs)
+    return model, opt, s, batches(model, n_steps)
+
+
+def test_exactly_k_weights_move_per_layer():
+    model, opt, s, data = _explore_run(60)
+    moved = {n: [] for n in s.masks}
+    for x, y in data:
+        before = {n: m.clone() for n, m in s.masks.items()}
+        train_step(model, opt, s, x, y)
+        if s.t % 5 == 0 and s.t < 60:
+            for n in s.masks:
+                moved[n].append(int((before[n] & ~s.masks[n]).sum()))
+                assert int((s.masks[n] & ~before[n]).sum()) == moved[n][-1]
+    assert moved == HAND_K
+    assert [r["t"] for r in s.history] == list(range(5, 60, 5))
+    for i, r in enumerate(s.history):
+        assert r["drop_fraction"] == pytest.approx(0.25 * (1 + math.cos(math.pi * 5 * (i + 1) / 60)))
+        assert {n: layer["dropped"] for n, layer in r["layers"].items()} == {n: k[i] for n, k in HAND_K.items()}
+        assert {n: layer["grown_never_active"] for n, layer in r["layers"].items()} == {n: k[i] for n, k in HAND_K.items()}
+
+
+def test_counts_and_ever_active_exact_past_k_zero():
+    model, opt, s, data = _explore_run(60)
     ref_n = {n: m.to(torch.int64) for n, m in s.masks.items()}
     ref_ever = {n: m.clone() for n, m in s.masks.items()}
-    init_rate = sum(int(m.sum()) for m in s.masks.values()) / sum(m.numel() for m in s.masks.values())
-    assert s.exploration_rate() == pytest.approx(init_rate)  # R includes the initial mask
-    for x, y in batches(model, 40):
+    assert s.exploration_rate() == pytest.approx(177 / 1770)  # R includes the initial mask
+    for x, y in data:
         train_step(model, opt, s, x, y)
-        if s.is_update_step(s.t):
+        if s.t % 5 == 0 and s.t < 60:
             for n, m in s.masks.items():
                 ref_n[n] += m
                 ref_ever[n] |= m
+        if s.t == 44:
+            before_k_zero = s.counts["4.weight"].clone()
+            last_mask = s.masks["4.weight"].clone()
         for n in s.masks:
             assert torch.equal(s.counts[n].to(torch.int64), ref_n[n])
             assert torch.equal(s.ever_active[n], ref_ever[n])
-    total = sum(m.numel() for m in s.masks.values())
-    assert s.exploration_rate() == pytest.approx(sum(int(e.sum()) for e in ref_ever.values()) / total)
-    per_layer = s.exploration_rate(per_layer=True)
-    assert per_layer["0.weight"] == pytest.approx(int(ref_ever["0.weight"].sum()) / 480)
-    last = s.history[-1]
-    assert last["exploration_rate"] == pytest.approx(s.exploration_rate())
+    # By hand: 11 rounds, each adds the mask to N, so N sums to active x (1 + 11) in every layer.
+    assert {n: int(c.sum()) for n, c in s.counts.items()} == {n: 12 * a for n, a in HAND_ACTIVE.items()}
+    # 4.weight moves nothing at t = 45, 50, 55, yet each of those rounds counts.
+    assert torch.equal(s.masks["4.weight"], last_mask)
+    assert torch.equal(s.counts["4.weight"] - before_k_zero, 3 * last_mask.to(torch.int32))
+    # Every grown weight was new: ever active = active + sum of k.
+    ever = {n: int(e.sum()) for n, e in s.ever_active.items()}
+    assert ever == {"0.weight": 48 + 128, "2.weight": 120 + 326, "4.weight": 9 + 20}
+    assert s.exploration_rate() == pytest.approx(651 / 1770)
+    assert s.exploration_rate(per_layer=True)["4.weight"] == pytest.approx(29 / 90)
+    assert s.history[-1]["exploration_rate"] == pytest.approx(651 / 1770)
+
+
+def test_counts_of_a_dense_layer_grow_every_round():
+    model = mlp()
+    opt, s = make(DSTEE, model, distribution={"0.weight": 0.9, "2.weight": 0.9, "4.weight": 0.0},
+                  update_interval=5, end_step=60)
+    for x, y in batches(model, 23):
+        train_step(model, opt, s, x, y)
+    assert torch.equal(s.counts["4.weight"], torch.full((3, 30), 5, dtype=torch.int32))  # 1 + 4 rounds
+    assert int(s.counts["0.weight"].sum()) == 48 * 5
 
 
 def test_c_zero_gives_rigl_masks():
@@ -157,30 +211,46 @@ def test_large_c_grows_never_active_weights_first():
     assert s.exploration_rate() > rigl.exploration_rate()
 
 
-def test_drop_count_follows_cosine_and_stops_at_end_step():
-    model = mlp()
-    opt, s = make(SET, model, update_interval=7, end_step=50, drop_fraction=0.4)
+def test_set_drops_exactly_k_smallest_and_stops_at_end_step():
+    # SET may regrow a weight it has just dropped, so the drop set is recomputed here from the
+    # weights the update saw: the k smallest |w| among the active ones, k = floor(f(t) x 240 / 600)
+    # (sparsity 0.5, tanh and a dense last layer, so that no unit is cut off and no active weight
+    # is stuck at a tied 0). f = 0.2 (1 + cos(pi t / 50)) at t = 7, 14, ..., 49:
+    # .3810 .3275 .2497 .1625 .0824 .0247 .0004.
+    hand_k = {"0.weight": [91, 78, 59, 39, 19, 5, 0], "2.weight": [228, 196, 149, 97, 49, 14, 0],
+              "4.weight": [0] * 7}
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 40), nn.Tanh(), nn.Linear(40, 30), nn.Tanh(), nn.Linear(30, 3))
+    opt, s = make(SET, model, distribution={"0.weight": 0.5, "2.weight": 0.5, "4.weight": 0.0},
+                  update_interval=7, end_step=50, drop_fraction=0.4)
+    rounds = 0
     for x, y in batches(model, 80):
-        train_step(model, opt, s, x, y)
-    assert [r["t"] for r in s.history] == [7, 14, 21, 28, 35, 42, 49]
-    for r in s.history:
-        f = 0.4 / 2 * (1 + math.cos(math.pi * r["t"] / 50))
-        assert r["drop_fraction"] == pytest.approx(f)
-        for n, layer in r["layers"].items():
-            k = math.floor(f * expected_active(s, n))
-            assert layer["dropped"] <= k and layer["grown"] == layer["dropped"]
-
-
-def test_set_drops_exactly_k_when_regrowth_is_unlikely():
-    model = mlp()
-    opt, s = make(SET, model, sparsity=0.5, update_interval=5, end_step=6, drop_fraction=0.5, drop_schedule="constant")
-    before = {n: m.clone() for n, m in s.masks.items()}
-    for x, y in batches(model, 5):
-        train_step(model, opt, s, x, y)
-    for n, layer in s.history[0]["layers"].items():
-        k = math.floor(0.5 * expected_active(s, n))
-        changed = int((before[n] & ~s.masks[n]).sum())
-        assert layer["dropped"] == changed and k - changed <= 0.75 * k  # some may regrow at random
+        before = {n: m.clone() for n, m in s.masks.items()}
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        magnitude = {n: p.detach().abs().flatten().clone() for n, p in s.params.items()}
+        s.step()
+        if s.t % 7 or s.t >= 50:
+            assert all(torch.equal(before[n], s.masks[n]) for n in before)
+            continue
+        for n, mask in s.masks.items():
+            k = hand_k[n][rounds]
+            active = before[n].flatten().nonzero().squeeze(1)
+            ranked = torch.sort(magnitude[n][active])
+            if 0 < k < len(active):
+                assert ranked.values[k - 1] < ranked.values[k]  # no tie at the cut: one drop set
+            smallest = active[ranked.indices[:k]]
+            drop_set = torch.zeros_like(before[n].flatten())
+            drop_set[smallest] = True
+            gone = (before[n] & ~mask).flatten()
+            assert not (gone & ~drop_set).any()  # only the k smallest |w| leave ...
+            regrown = int((drop_set & mask.flatten()).sum())
+            assert int(gone.sum()) + regrown == k  # ... all k of them, some regrown at once
+            assert s.history[-1]["layers"][n]["dropped"] == int(gone.sum())
+            assert int((mask & ~before[n]).sum()) == int(gone.sum())
+        rounds += 1
+    assert rounds == 7 and [r["t"] for r in s.history] == [7, 14, 21, 28, 35, 42, 49]
 
 
 def _run(seed, n_steps, method=DSTEE, state=None, split=None):
@@ -267,6 +337,8 @@ def test_non_finite_gradients_skip_the_update():
     s.step()  # as after a GradScaler step that found inf and skipped optimizer.step()
     assert s.history == [{"t": 3, "skipped": "non-finite gradients"}]
     assert all(torch.equal(before[n], s.masks[n]) for n in before)
+    # the skipped round still counts (step 4): N = initial mask + this round's (unchanged) mask
+    assert all(torch.equal(s.counts[n], 2 * before[n].to(torch.int32)) for n in before)
 
 
 def test_grad_scaler_call_order():
@@ -373,3 +445,78 @@ def test_update_that_moves_nothing_still_clears_inactive_state(opt_name):
         for value in opt.state[p].values():
             if torch.is_tensor(value) and value.shape == p.shape:
                 assert not value[~s.masks["4.weight"]].any()
+
+
+@pytest.mark.parametrize("method, changed, match", [
+    (DSTEE, dict(c=1e-3), r"c 0\.01 there, 0\.001 here"),
+    (DSTEE, dict(eps=0.5), r"eps 1\.0 there, 0\.5 here"),
+    (DSTEE, dict(c_decay=1.0), r"c_decay 0\.9 there, 1\.0 here"),
+    (DSTEE, dict(c_decay_interval=7), r"c_decay_interval 1000 there, 7 here"),
+    (RigL, {}, r"grow rule ExplorationGrowth\(c=0\.01, .*\) there, GradientGrowth\(\) here"),
+    (DSTEE, dict(update_interval=6), r"update_interval \(T\) 5 there, 6 here"),
+    (DSTEE, dict(end_step=61), r"end_step 60 there, 61 here"),
+    (DSTEE, dict(drop_fraction=0.3), r"drop_fraction 0\.5 there, 0\.3 here"),
+    (DSTEE, dict(drop_schedule="constant"), r"drop schedule 'cosine' there, 'constant' here"),
+    (DSTEE, dict(sparsity=0.7), r"target sparsity of '0\.weight' 0\.8 there, 0\.7 here"),
+])
+def test_load_state_dict_refuses_another_experiment(method, changed, match):
+    model = mlp()
+    opt, saved = make(DSTEE, model)
+    for x, y in batches(model, 12):
+        train_step(model, opt, saved, x, y)
+    state = copy.deepcopy(saved.state_dict())
+    _, other = make(method, mlp(), **changed)
+    with pytest.raises(ValueError, match="different experiment: .*" + match):
+        other.load_state_dict(state)
+    other.load_state_dict(state, strict=False)  # the escape hatch: masks and counts from the state
+    assert other.t == 12 and all(torch.equal(other.counts[n], saved.counts[n]) for n in saved.counts)
+
+
+def test_load_state_dict_of_an_older_version():
+    # States saved before "grow_config" and "drop" were recorded still load, checked by repr.
+    model = mlp()
+    opt, saved = make(DSTEE, model, c_decay=1.0)
+    for x, y in batches(model, 7):
+        train_step(model, opt, saved, x, y)
+    old = {k: v for k, v in copy.deepcopy(saved.state_dict()).items() if k not in ("grow_config", "drop")}
+    _, same = make(DSTEE, mlp(), c_decay=1.0)
+    same.load_state_dict(old)
+    assert same.t == 7 and all(torch.equal(same.masks[n], saved.masks[n]) for n in saved.masks)
+    _, other = make(DSTEE, mlp())  # today's default c_decay = 0.9
+    with pytest.raises(ValueError, match=r"grow rule ExplorationGrowth\(c=0\.01, eps=1\.0, c_decay=1\.0, "
+                                         r"c_decay_interval=1000\) there, ExplorationGrowth\(.*c_decay=0\.9"):
+        other.load_state_dict(old)
+
+
+def test_static_sparse_refuses_update_arguments():
+    model = mlp()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="StaticSparse never updates its mask, so it takes no "
+                                        "update_interval, drop_fraction"):
+        StaticSparse(model, opt, sparsity=0.5, update_interval=5, drop_fraction=0.3)
+
+
+def test_api_and_command_line_share_the_dst_ee_defaults():
+    import inspect
+
+    from gnn_sparse.sparsity import rules
+    from gnn_sparse.training.config import RunConfig
+    from gnn_sparse.vision.config import ImageRunConfig
+
+    api = inspect.signature(DSTEE.__init__).parameters
+    assert (api["c"].default, api["eps"].default, api["c_decay"].default, api["c_decay_interval"].default) == \
+        (1e-2, 1.0, 0.9, 1000) == (rules.DST_EE_C, rules.DST_EE_EPS, rules.DST_EE_C_DECAY, rules.DST_EE_C_DECAY_INTERVAL)
+    for config in (RunConfig(), ImageRunConfig()):
+        assert (config.eps, config.c_decay, config.c_decay_interval) == (1.0, 0.9, 1000)
+    assert RunConfig().c == 1e-2
+
+
+def test_static_state_dict_round_trip():
+    model = mlp()
+    opt, saved = make(StaticSparse, model)
+    _, other = make(StaticSparse, mlp())
+    other.load_state_dict(saved.state_dict())
+    assert all(torch.equal(other.masks[n], saved.masks[n]) for n in saved.masks)
+    _, rigl = make(RigL, mlp())
+    with pytest.raises(ValueError, match=r"grow rule None there, GradientGrowth\(\) here; schedule None there"):
+        rigl.load_state_dict(saved.state_dict())

@@ -19,7 +19,11 @@ def test_every_method_end_to_end(method, tiny_dataset, tiny_config, tmp_path):
     assert set(REQUIRED_KEYS) <= set(res)
     assert res["epochs"] == 8 and len(res["history"]) == 8
     assert res["test_accuracy"] == res["history"][res["best_epoch"] - 1]["test"]["accuracy"]
-    assert res["best_test_accuracy"] >= res["test_accuracy"]
+    selectable = [r for r in res["history"] if r["selectable"]]
+    best_test = max(r["test"]["accuracy"] for r in selectable)
+    assert res["best_test_accuracy"] == best_test  # the original's selection on test, recomputed
+    assert res["history"][res["best_test_epoch"] - 1]["test"]["accuracy"] == best_test
+    assert res["best_test_epoch"] == min(r["epoch"] for r in selectable if r["test"]["accuracy"] == best_test)
     assert set(res["layer_sparsity"]) == {"fc1.weight", "fc2.weight"}
     if method == "dense":
         assert res["sparsity"] == 0.0 and res["exploration_rate"] is None
@@ -78,6 +82,31 @@ def test_resume_equals_uninterrupted(method, tiny_dataset, tiny_config, tmp_path
     resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
     assert resumed["resumed_from_epoch"] == 2
     assert _metrics(resumed) == _metrics(full)
+
+
+def test_config_and_metrics_files_can_be_watched_and_survive_a_resume(tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method="dst-ee", epochs=4)
+    folder = tmp_path / "results" / config.run_id()
+    seen = []
+
+    def watch(record):  # what a user tailing the files sees when each epoch ends
+        started = json.loads((folder / "config.json").read_text())
+        assert started["config"]["epochs"] == 4 and started["task"] == "link-prediction"
+        lines = (folder / "metrics.jsonl").read_text().splitlines()
+        seen.append([json.loads(line)["epoch"] for line in lines])
+        if record["epoch"] == 2 and len(seen) == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run(config, _opts(tmp_path), dataset=tiny_dataset, on_epoch_end=watch)
+    assert seen == [[1], [1, 2]]
+    with open(folder / "metrics.jsonl", "a", encoding="utf-8") as f:  # an epoch the checkpoint lacks
+        f.write(json.dumps({"epoch": 3, "stale": True}) + "\n")
+    resumed = run(config, _opts(tmp_path, resume=True), dataset=tiny_dataset, on_epoch_end=watch)
+    assert seen[2:] == [[1, 2, 3], [1, 2, 3, 4]]
+    lines = (folder / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == resumed["history"]
+    assert json.loads((folder / "config.json").read_text())["resumed_from_epoch"] == 2
 
 
 def test_resume_with_other_config_says_what_differs(tiny_dataset, tiny_config, tmp_path):

@@ -21,7 +21,8 @@ def test_link_metrics_hand_checked():
     m = link_metrics(logits, labels)
     assert m["accuracy"] == 50.0  # logit 0 -> sigmoid 0.5 -> "no link"; 0.5 -> link (wrong)
     assert m["auc"] == pytest.approx(0.75)
-    assert 0 < m["ap"] <= 1
+    # ranked 2 (+), 0.5 (-), 0 (+), -1 (-): precision 1/1 at the first positive, 2/3 at the second
+    assert m["ap"] == pytest.approx((1 + 2 / 3) / 2)
     single = link_metrics(torch.tensor([1.0, -1.0]), torch.tensor([1.0, 1.0]))
     assert single == {"accuracy": 50.0, "auc": None, "ap": None}
     with pytest.raises(ValueError, match="1-D"):

@@ -55,7 +55,9 @@ def _assert_results_file(tmp_path, result):
     assert not missing
     assert saved["test_accuracy"] == result["test_accuracy"] and saved["task"] == "image-classification"
     assert 0 < saved["test_auc"] <= 1 and 0 < saved["test_ap"] <= 1
-    assert saved["best_test_accuracy"] >= saved["test_accuracy"]
+    best_test = max(r["test"]["accuracy"] for r in saved["history"] if r["selectable"])
+    assert saved["best_test_accuracy"] == best_test  # the selection on test, recomputed
+    assert saved["history"][saved["best_test_epoch"] - 1]["test"]["accuracy"] == best_test
     assert saved["device"] == "cpu" and saved["config"]["device"] == "cpu"
     c = saved["config"]
     phases = c["pretrain_epochs"] + c["admm_epochs"] + c["retrain_epochs"]
@@ -131,6 +133,13 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, digits, method, stop_after
     assert resumed["resumed_from_epoch"] == stop_after
     strip = lambda h: [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in h]  # noqa: E731
     assert strip(resumed["history"]) == strip(full["history"])
+    # metrics.jsonl: every epoch once, as in the results (the resume rewrote the cut run's lines)
+    run_files = tmp_path / "cut" / resumed["run_id"]
+    lines = (run_files / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == resumed["history"]
+    started = json.loads((run_files / "config.json").read_text())
+    assert started["config"] == resumed["config"] and started["resumed_from_epoch"] == stop_after
+    assert started["task"] == "image-classification"
     for key in ("test_accuracy", "test_auc", "best_epoch", "layer_sparsity", "exploration_rate",
                 "exploration_history", "mask_sparsity", "admm"):
         assert resumed.get(key) == full.get(key), key

@@ -1,0 +1,72 @@
+r"""SGD whose sparse-gradient parameters (a node embedding trained on sampled batches) are
+updated lazily: only the rows a step touched.
+
+Why: at wiki-talk size the embedding is 1.14M x 64 = 73M floats. Dense SGD with momentum,
+Nesterov and weight decay reads and writes all of them (and the momentum buffer) every step,
+although a sampled batch touches a few thousand rows; that dense pass alone costs more than
+the rest of a sampled step (``benchmarks/bench_scale.py``, stage ``embedding``). With a
+sparse gradient :math:`g` on rows :math:`R`, for :math:`r \in R` only:
+
+.. math::
+    d_r = g_r + \lambda w_r, \qquad b_r \leftarrow \mu b_r + d_r, \qquad
+    w_r \leftarrow w_r - \eta\,(d_r + \mu b_r \text{ (Nesterov) or } b_r)
+
+which is exactly SGD's update on those rows; untouched rows keep their weight and momentum
+(the *lazy* approximation of TensorFlow's LazyAdam: dense SGD would keep moving them by their
+momentum and shrink them by weight decay every step). Dense-gradient parameters get
+:class:`torch.optim.SGD`'s own update, so state dicts, LR schedulers and the sparsifier's
+optimizer-state reset work unchanged.
+"""
+from __future__ import annotations
+
+import torch
+
+
+class LazySGD(torch.optim.SGD):
+    """:class:`torch.optim.SGD` plus lazy row updates for sparse gradients (module docstring).
+
+    Takes SGD's arguments; ``dampening`` and ``maximize`` must keep their defaults for the
+    sparse parameters.
+    """
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        sparse = [p for group in self.param_groups for p in group["params"] if p.grad is not None and p.grad.is_sparse]
+        grads = [p.grad for p in sparse]
+        for p in sparse:  # hide them from SGD's dense update
+            p.grad = None
+        try:
+            super().step()
+        finally:
+            for p, g in zip(sparse, grads):
+                p.grad = g
+        hidden = {id(p) for p in sparse}
+        for group in self.param_groups:
+            if group["dampening"] or group["maximize"]:
+                if any(id(p) in hidden for p in group["params"]):
+                    raise ValueError(f"'{type(self).__name__}' supports sparse gradients only with "
+                                     "dampening=0 and maximize=False")
+            for p in group["params"]:
+                if id(p) in hidden:
+                    self._lazy_update(p, group)
+        return loss
+
+    def _lazy_update(self, p: torch.Tensor, group: dict) -> None:
+        grad = p.grad.coalesce()
+        rows, values = grad.indices()[0], grad.values()
+        if group["weight_decay"]:
+            values = values.add(p.index_select(0, rows), alpha=group["weight_decay"])
+        momentum = group["momentum"]
+        if momentum:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = torch.zeros_like(p)
+            rows_buf = buf.index_select(0, rows).mul_(momentum).add_(values)
+            buf.index_copy_(0, rows, rows_buf)
+            values = values.add(rows_buf, alpha=momentum) if group["nesterov"] else rows_buf
+        p.index_add_(0, rows, values, alpha=-group["lr"])

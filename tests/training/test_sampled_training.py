@@ -1,0 +1,149 @@
+"""Sampled mini-batch training end to end: every method, exact resume, no test edge in any
+training sample, chunked evaluation, the size rule, the lazy embedding optimizer."""
+import pytest
+import torch
+
+from gnn_sparse.models import build_link_predictor
+from gnn_sparse.models import link_predictor
+from gnn_sparse.models.sampling import CSRGraph, NeighborSampler
+from gnn_sparse.training import ConfigError, RunOptions, run
+from gnn_sparse.training import graph_mode
+from gnn_sparse.training.loop import evaluate
+from gnn_sparse.training.optim import LazySGD
+
+import baselines.link_prediction  # noqa: F401  registers admm
+
+
+def _opts(tmp_path, **kw):
+    return RunOptions(results_dir=str(tmp_path / "results"), quiet=True, **kw)
+
+
+@pytest.mark.parametrize("method", ["dense", "dst-ee", "rigl", "set", "static", "admm"])
+def test_every_method_sampled_end_to_end(method, tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method=method, sparsity=0.9, epochs=8, num_neighbors=[10, 10], pretrain_epochs=2,
+                         admm_epochs=2, retrain_epochs=2)
+    res = run(config, _opts(tmp_path), dataset=tiny_dataset)
+    assert res["encoder_refresh"] == "sampled"
+    assert res["training_graph"]["num_neighbors"] == [10, 10] and res["training_graph"]["embedding_optimizer"] == "lazy"
+    assert res["config"]["num_neighbors"] == [10, 10]
+    if method == "admm":  # 2 + 2 + 2 epochs at lr 0.05 stay near chance, full-graph too (52%): check the phases
+        assert [r["phase"] for r in res["history"]] == ["pretrain"] * 2 + ["admm"] * 2 + ["retrain"] * 2
+    else:
+        assert res["test_accuracy"] > 58.0  # chance: 50% +- 1.3 (1,600 test pairs)
+    if method != "dense":
+        for name, numel in (("fc1.weight", 2048), ("fc2.weight", 128)):
+            assert res["layer_sparsity"][name] >= 1 - round(0.1 * numel) / numel
+
+
+def _strip(res):
+    keep = ("best_epoch", "test_accuracy", "test_auc", "val_accuracy", "layer_sparsity", "exploration_rate")
+    return {k: res[k] for k in keep}, [{k: v for k, v in r.items() if not k.endswith("time_s")} for r in res["history"]]
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_sampled_resume_equals_uninterrupted(tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method="dst-ee", epochs=4, num_neighbors=[3])
+    full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
+
+    def stop(record):
+        if record["epoch"] == 2:
+            raise Interrupt
+    with pytest.raises(Interrupt):
+        run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset, on_epoch_end=stop)
+    resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
+    assert resumed["resumed_from_epoch"] == 2
+    assert _strip(resumed) == _strip(full)
+    other_seed = run(tiny_config(method="dst-ee", epochs=4, num_neighbors=[3], seed=1), _opts(tmp_path / "s1"),
+                     dataset=tiny_dataset)
+    assert _strip(other_seed) != _strip(full)
+
+
+def test_no_test_edge_is_ever_sampled_in_training(tiny_dataset, tiny_config, tmp_path, monkeypatch):
+    ds = tiny_dataset
+    n = ds.num_nodes
+    seen = []
+    original = NeighborSampler.sample
+
+    def spy(self, seeds, generator=None):
+        sub = original(self, seeds, generator)
+        glob = sub.n_id[sub.graph[0]]
+        seen.append(glob[:, glob[0] != glob[1]])
+        return sub
+    monkeypatch.setattr(NeighborSampler, "sample", spy)
+    run(tiny_config(method="dense", epochs=2, num_neighbors=[-1, 5]), _opts(tmp_path), dataset=ds)
+    sampled = torch.cat(seen, dim=1)
+    sampled_keys = set((sampled[0] * n + sampled[1]).tolist())
+    train_keys = set((ds.train.edge_index[0] * n + ds.train.edge_index[1]).tolist())
+    test_pos = ds.test.edge_label_index[:, ds.test.edge_label == 1]
+    test_keys = set((test_pos[0] * n + test_pos[1]).tolist()) | set((test_pos[1] * n + test_pos[0]).tolist())
+    test_only = test_keys - train_keys
+    assert len(seen) > 10 and test_only  # the check has something to catch
+    assert sampled_keys <= train_keys
+    assert not sampled_keys & test_only
+
+
+@pytest.mark.parametrize("encoder", ["gcn", "sage"])
+def test_chunked_evaluation_gives_the_unchunked_metrics(tiny_dataset, encoder, monkeypatch):
+    ds = tiny_dataset
+    torch.manual_seed(0)
+    model = build_link_predictor(ds.num_nodes, encoder)
+    prepared = model.prepare(ds.test.edge_index)
+    pairs, labels = ds.test.edge_label_index, ds.test.edge_label
+    unchunked = evaluate(model, prepared, pairs, labels)
+    monkeypatch.setattr(link_predictor, "EVAL_EDGE_CHUNK", 64)  # many chunks on the tiny graph
+    csr = CSRGraph.from_prepared(prepared, ds.num_nodes)
+    assert len(csr.chunks(64)) > 20
+    chunked = evaluate(model, csr, pairs, labels)
+    assert chunked["accuracy"] == unchunked["accuracy"]
+    for key in ("auc", "ap"):
+        assert chunked[key] == pytest.approx(unchunked[key], abs=1e-6)
+
+
+def test_size_rule_picks_full_graph_for_small_and_sampled_for_big(tiny_dataset, tiny_config, tmp_path, monkeypatch):
+    small = run(tiny_config(method="dense", epochs=1), _opts(tmp_path / "a"), dataset=tiny_dataset)
+    assert small["encoder_refresh"] == "per-batch" and small["training_graph"]["mode"] == "full"
+    monkeypatch.setattr(graph_mode, "FULL_GRAPH_MAX_SIZE", 100)
+    big = run(tiny_config(method="dense", epochs=1), _opts(tmp_path / "b"), dataset=tiny_dataset)
+    tg = big["training_graph"]
+    assert (tg["mode"], tg["num_neighbors"], tg["embedding_optimizer"]) == ("sampled", [10, 10], "lazy")
+    forced = run(tiny_config(method="dense", epochs=1, num_neighbors=[-1]), _opts(tmp_path / "c"),
+                 dataset=tiny_dataset)
+    assert forced["training_graph"]["mode"] == "full"
+    dense_emb = run(tiny_config(method="dense", epochs=1, embedding_optimizer="dense"), _opts(tmp_path / "d"),
+                    dataset=tiny_dataset)
+    assert dense_emb["training_graph"]["embedding_optimizer"] == "dense"
+
+
+def test_lazy_embedding_needs_sampling(tiny_dataset, tiny_config, tmp_path):
+    with pytest.raises(ConfigError, match="lazy needs sampled batches"):
+        run(tiny_config(embedding_optimizer="lazy"), _opts(tmp_path), dataset=tiny_dataset)
+
+
+@pytest.mark.parametrize("nesterov, wd", [(True, 5e-4), (False, 0.0)])
+def test_lazy_sgd_is_sgd_on_touched_rows_and_leaves_the_rest(nesterov, wd):
+    torch.manual_seed(0)
+    dense = torch.nn.Embedding(6, 3)
+    lazy = torch.nn.Embedding(6, 3, sparse=True)
+    lazy.load_state_dict(dense.state_dict())
+    kw = dict(lr=0.1, momentum=0.9, nesterov=nesterov, weight_decay=wd)
+    opt_d, opt_l = torch.optim.SGD(dense.parameters(), **kw), LazySGD(lazy.parameters(), **kw)
+    every = torch.tensor([0, 1, 2, 3, 4, 5, 2])
+    for step in range(4):  # every row touched every step: identical to SGD
+        for emb, opt in ((dense, opt_d), (lazy, opt_l)):
+            opt.zero_grad()
+            (emb(every) ** 2).sum().mul(step + 1).backward()
+            opt.step()
+    assert lazy.weight.grad.is_sparse
+    assert torch.allclose(dense.weight, lazy.weight, atol=1e-6)
+    before = lazy.weight.detach().clone()
+    opt_l.zero_grad()
+    lazy(torch.tensor([1, 4])).sum().backward()
+    opt_l.step()
+    changed = (lazy.weight != before).any(dim=1)
+    assert changed.tolist() == [False, True, False, False, True, False]
+    state = LazySGD(lazy.parameters(), **kw)
+    state.load_state_dict(opt_l.state_dict())
+    assert torch.equal(state.state[lazy.weight]["momentum_buffer"], opt_l.state[lazy.weight]["momentum_buffer"])

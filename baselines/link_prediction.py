@@ -144,6 +144,13 @@ class ADMMMethod(Method):
     def after_epoch(self, phase: Phase, epoch: int) -> None:
         self.runner.end_epoch()
 
+    def phase_density(self, phase: str) -> dict[str, float]:
+        """Dense during pretraining and ADMM training; the hard-pruned masks' density in retraining."""
+        sparsifier = None if self.runner is None else self.runner.sparsifier
+        if phase != ADMMPhase.RETRAIN.value or sparsifier is None:
+            return {}
+        return {n: float(m.count_nonzero()) / m.numel() for n, m in sparsifier.masks.items()}
+
     def state_dict(self) -> dict[str, Any]:
         return {"runner": self.runner.state_dict()}
 

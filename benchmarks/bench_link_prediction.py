@@ -92,11 +92,14 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=2, help="interleaved repeats (minimum reported)")
     p.add_argument("--full-epochs", type=int, default=50, help="epochs of the full DST-EE run (0: skip)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--exploitation-probe", action=argparse.BooleanOptionalAction, default=False,
+                   help="time DST-EE with the L_g diagnostic (one extra forward per mask update)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    base = RunConfig(dataset=args.dataset, device=str(resolve_device(args.device)), epochs=args.epochs)
+    base = RunConfig(dataset=args.dataset, device=str(resolve_device(args.device)), epochs=args.epochs,
+                     exploitation_probe=args.exploitation_probe)
     t = time.perf_counter()
     dataset = load_run_dataset(base)
     print(f"dataset {dataset!r} loaded in {time.perf_counter() - t:.1f}s; device {base.device}, "

@@ -46,6 +46,9 @@ def add_schedule_arguments(group, d) -> None:
     group.add_argument("--eps", type=float, default=d.eps, help="DST-EE epsilon in c ln(t) / (N + eps)")
     group.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                        help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
+    group.add_argument("--exploitation-probe", action=argparse.BooleanOptionalAction, default=d.exploitation_probe,
+                       help="measure the exploitation degree L_g of every mask update (one extra forward pass "
+                            "per update); --no-exploitation-probe for timing runs")
 
 
 def add_rho_arguments(group, d) -> None:
@@ -132,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--num-layers", type=int, default=d.num_layers, help="number of GNN layers")
     model.add_argument("--fc-hidden", type=int, default=d.fc_hidden, help="width of fc1")
 
+    batches = p.add_argument_group("mini-batches of big graphs (gcn, sage; README 'Sampled training')")
+    batches.add_argument("--num-neighbors", type=int, nargs="+", default=d.num_neighbors, metavar="K",
+                         help="sampled neighbours per GNN layer (one per layer, or one for all; -1 = every "
+                              "neighbour; -1 alone forces full-graph encoding); default: full graph when "
+                              "nodes + training edges <= 1,000,000, else 10 per layer")
+    batches.add_argument("--embedding-optimizer", default=d.embedding_optimizer, choices=["auto", "dense", "lazy"],
+                         help="node-embedding updates of sampled runs: lazy = SGD on the rows a batch touches; "
+                              "dense = exact SGD over every row each step; auto = lazy when sampled")
+
     twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
     twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d.leaky_embeddings,
                        help="train the embedding on the whole graph, test edges included, as the original "
@@ -146,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     twalk.add_argument("--skipgram-negatives", type=int, default=d.skipgram_negatives,
                        help="skip-gram negative samples per positive")
     twalk.add_argument("--skipgram-epochs", type=int, default=d.skipgram_epochs, help="skip-gram passes over the walks")
+    twalk.add_argument("--skipgram-workers", type=int, default=d.skipgram_workers,
+                       help="skip-gram threads: 1 gives identical embeddings for identical seeds; more are "
+                            "faster on free cores but not reproducible (recorded in the results and the cache key)")
 
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
@@ -169,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "graphs on a busy machine)")
 
     add_output_arguments(p, "dataset-method-encoder-sparsify-sSPARSITY-seedN")
+    p.add_argument("--export-sparse", default=None, metavar="PATH",
+                   help="after the run (trained now or finished before), write its last-epoch model with the "
+                        "masked weights as torch.sparse_csr to PATH (several seeds: PATH with -seedN); load with "
+                        "gnn_sparse.training.export.load_link_predictor")
     return p
 
 
@@ -201,7 +220,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return grid_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    return run_and_summarise(parser, args, configs_from_args, run, errors=(ConfigError, DataError))
+    run_one = run if args.export_sparse is None else _exporting(args)
+    return run_and_summarise(parser, args, configs_from_args, run_one, errors=(ConfigError, DataError))
+
+
+def _exporting(args):
+    """``run`` followed by :func:`~gnn_sparse.training.export.export_run` (rank 0 only)."""
+    from pathlib import Path
+
+    from gnn_sparse.training.export import export_run
+
+    def run_one(config: RunConfig, options: RunOptions):
+        if config.method == "dense" or config.sparsity == 0:  # refuse before training, not after
+            raise ConfigError(f"--export-sparse: a dense run (method {config.method!r}, sparsity {config.sparsity:g}) "
+                              "has no sparse weights to export; use --method dst-ee, rigl, set, static or admm")
+        results = run(config, options)
+        path = Path(args.export_sparse)
+        if len(args.seed) > 1:
+            path = path.with_name(f"{path.stem}-seed{config.seed}{path.suffix}")
+        if is_main_process():
+            export_run(options.results_dir, results["run_id"], path)
+            print(f"sparse model: {path}", file=sys.stderr)
+        return results
+
+    return run_one
 
 
 def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)) -> int:

@@ -22,6 +22,7 @@ from gnn_sparse.data.registry import SYNTHETIC, DatasetSpec, data_root, known_na
 from gnn_sparse.data.split import SPLITS, check_ratios
 from gnn_sparse.data.synthetic import SyntheticConfig, generate_synthetic
 from gnn_sparse.utils.io import sha256_file
+from gnn_sparse.utils.progress import stage
 
 _COMPRESSED = (".gz", ".bz2", ".zip")
 
@@ -40,6 +41,7 @@ def load_dataset(
     root: str | os.PathLike | None = None,
     cache: bool = True,
     download: bool = True,
+    progress: bool = False,
     **synthetic_params,
 ) -> TemporalLinkDataset:
     """Load a temporal graph and split it for link prediction.
@@ -68,6 +70,8 @@ def load_dataset(
         cache: reuse / write processed splits under ``<root>/processed`` (default: ``True``;
             ``synthetic`` is regenerated, never cached).
         download: allow downloading a registered file that is not found locally (default: ``True``).
+        progress: a note on stderr when each stage (hashing, parsing, splitting, reading the
+            cache) starts and ends (default: ``False``).
         **synthetic_params: only for ``synthetic``: fields of
             :class:`~gnn_sparse.data.synthetic.SyntheticConfig` (``num_nodes``, ``num_events``, ...).
 
@@ -108,8 +112,10 @@ def load_dataset(
         if path is not None or columns is not None:
             raise ValueError("'synthetic' is generated: it takes no path= or columns=")
         config = SyntheticConfig(seed=seed, **synthetic_params)
-        edges = generate_synthetic(config)
-        arrays = build_splits(edges, **options)
+        with stage(f"synthetic: generating {config.num_events:,} events", progress):
+            edges = generate_synthetic(config)
+        with stage(f"synthetic: splitting {edges.num_events:,} events, drawing negatives", progress):
+            arrays = build_splits(edges, **options)
         return _dataset(SYNTHETIC, config.fingerprint(), None, edges.num_nodes, edges.num_events, arrays, options)
     if synthetic_params:
         raise ValueError(f"keyword argument(s) {sorted(synthetic_params)} are only accepted for 'synthetic'")
@@ -118,20 +124,24 @@ def load_dataset(
     columns = columns if columns is not None else spec.columns if spec is not None else None
     if isinstance(columns, (list, tuple)):
         columns = ",".join(columns)
-    sha256 = sha256_file(file)
+    with stage(f"{label}: hashing {file}", progress):
+        sha256 = sha256_file(file)
     meta = {"sha256": sha256, "columns": columns, **options}
     where = cache_path(data_root(root), label, sha256, meta) if cache else None
-    cached = load_splits(where, meta) if where is not None else None
+    with stage(f"{label}: reading processed splits {where}", progress and where is not None and where.exists()):
+        cached = load_splits(where, meta) if where is not None else None
     if cached is not None:
         _check_counts(spec, file, cached["num_nodes"], cached["num_events"])
         _warn_constant_time(file, columns, cached["time_column"], cached["arrays"]["event_time"].numpy())
         return _dataset(label, sha256, file, cached["num_nodes"], cached["num_events"], cached["arrays"], options,
                         cached["time_column"])
 
-    edges: EdgeList = read_edge_list(file, columns)
+    with stage(f"{label}: parsing {file}", progress):
+        edges: EdgeList = read_edge_list(file, columns)
     _check_counts(spec, file, edges.num_nodes, edges.num_events)
     _warn_constant_time(file, columns, edges.time_column, edges.time)
-    arrays = build_splits(edges, **options)
+    with stage(f"{label}: splitting {edges.num_events:,} events, drawing negatives", progress):
+        arrays = build_splits(edges, **options)
     if where is not None:
         save_splits(where, meta, edges.num_nodes, edges.num_events, arrays, edges.time_column)
     return _dataset(label, sha256, file, edges.num_nodes, edges.num_events, arrays, options, edges.time_column)

@@ -9,18 +9,20 @@
     z = dataset_twalk_embeddings(ds)                     # a loaded dataset: train+val events
     x_test = pair_features(z, ds.test.edge_label_index)  # (leaky=True: the whole graph)
 
-Modules: :mod:`~.walks` (vectorised time-respecting walks), :mod:`~.embedding` (skip-gram
-via gensim), :mod:`~.pairs` (edge feature = concat), :mod:`~.twalk` (which events each split
-may see, the cached pipeline).
+Modules: :mod:`~.walks` (vectorised time-respecting walks, all at once or in chunks),
+:mod:`~.corpus` (walks as a skip-gram corpus file), :mod:`~.embedding` (skip-gram via gensim,
+streamed from the corpus file), :mod:`~.pairs` (edge feature = concat), :mod:`~.twalk`
+(which events each split may see, the cached, streaming pipeline).
 """
 from gnn_sparse.features.embedding import skipgram_embeddings
 from gnn_sparse.features.pairs import pair_features
 from gnn_sparse.features.twalk import dataset_twalk_embeddings, feature_cache_dir, twalk_embeddings, visible_splits
-from gnn_sparse.features.walks import TemporalWalks, temporal_random_walks
+from gnn_sparse.features.walks import TemporalWalkSampler, TemporalWalks, temporal_random_walks
 
 __all__ = [
     "temporal_random_walks",
     "TemporalWalks",
+    "TemporalWalkSampler",
     "skipgram_embeddings",
     "pair_features",
     "twalk_embeddings",

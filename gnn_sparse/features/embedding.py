@@ -19,29 +19,51 @@ skip-gram (same pairs, SparseAdam, one thread each) on the events visible to the
 split: email-Eu-core-temporal 0.6 s vs 2.4 s, test accuracy 91.4% vs 90.3%; sx-mathoverflow
 11.6 s vs 43.6 s, 72.2% vs 68.2% (shared, loaded 2-core machine). gensim's C loop is faster,
 at least as accurate, and the usual, well-kept implementation.
+At wiki-talk size (``benchmarks/bench_scale.py``: 30.5M tokens, 1.1M-node vocabulary) that
+loop costs ~221 s CPU per epoch on one worker (~140k tokens/s; each negative is a binary
+search in a 1.1M-entry table), which is what bounds the feature time there, not the corpus.
 
 Nodes that occur in no walk of at least two nodes get no context and are not in the
 vocabulary; their row is all zeros (a node seen only in held-out edges has no feature to
 leak).
 
-Determinism: ``workers=1`` and a fixed ``seed`` make the result a function of the walks,
-the parameters and the gensim build, bit for bit on one machine. gensim >= 4 initialises
+Streaming: the walks (an array, or an iterable of chunks of walks) are written to a
+temporary corpus file (:mod:`~gnn_sparse.features.corpus`) and gensim trains from it in
+``corpus_file`` mode; the vocabulary comes from node counts taken while writing
+(``build_vocab_from_freq``, ordered by decreasing count, ties by node id). Memory is one
+chunk of walks plus the model (:math:`O(N \\cdot dim)`), never a Python list of the walks.
+
+Determinism or speed (``workers``): with ``workers=1`` (the default) and a fixed ``seed``
+the result is a function of the walks, the parameters and the gensim build, bit for bit on
+one machine. gensim >= 4 initialises
 vectors from ``numpy.random.default_rng(seed)`` and draws negatives and window sizes from a
 seeded generator, so ``PYTHONHASHSEED`` does not matter (gensim 3 seeded each vector with
 Python's ``hash``; there, fix ``PYTHONHASHSEED``). A different gensim version, BLAS or CPU
 may change the last bits. More workers would be faster but order-dependent, hence
-non-reproducible.
+non-reproducible: with ``workers=k > 1`` gensim splits the corpus file into ``k`` parts
+trained by ``k`` threads that update the shared vectors without locks (Hogwild), about
+``k`` times faster on ``k`` free cores, but two runs with one seed differ. The worker count
+is part of the feature-cache key and recorded in results.
 """
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+
+from gnn_sparse.features.corpus import WalkCorpus, write_walk_corpus
 
 
 def skipgram_embeddings(
-    walks: np.ndarray,
+    walks: np.ndarray | Iterable[np.ndarray],
     num_nodes: int,
     *,
     dim: int = 8,
@@ -49,61 +71,101 @@ def skipgram_embeddings(
     negatives: int = 5,
     epochs: int = 5,
     seed: int = 0,
+    workers: int = 1,
+    progress: bool = False,
+    tmp_dir: str | os.PathLike | None = None,
 ) -> torch.Tensor:
     """Train skip-gram on ``walks`` and return one vector per node.
 
     Args:
         walks: ``int [W, L]`` node ids, each row a walk padded with ``-1`` at the end
-            (e.g. :attr:`~gnn_sparse.features.walks.TemporalWalks.nodes`).
+            (e.g. :attr:`~gnn_sparse.features.walks.TemporalWalks.nodes`), or an iterable of
+            such arrays (chunks, consumed once, in order).
         num_nodes: rows of the result; node ids must be in ``[0, num_nodes)``.
         dim: embedding dimension (default: ``8``).
         window: maximum distance between a node and its context in a walk (default: ``10``).
         negatives: negative samples per positive pair (default: ``5``).
         epochs: passes over the walks (default: ``5``).
         seed: seed of the initial vectors and the sampling, in ``[0, 2**32)`` (default: ``0``).
+        workers: training threads; ``1`` is deterministic, more are faster but not
+            reproducible (module docstring; default: ``1``).
+        progress: a ``tqdm`` bar per skip-gram epoch on stderr (default: ``False``).
+        tmp_dir: where the temporary corpus file goes (default: the system's temp folder).
 
     Returns:
         ``FloatTensor [num_nodes, dim]``; rows of nodes not in any walk of two or more nodes
         are zero.
 
     Raises:
-        ValueError: a parameter ``< 1`` (``dim``, ``window``, ``negatives``, ``epochs``), a
-            seed out of range, a malformed ``walks`` array, or no walk with two nodes.
+        ValueError: a parameter ``< 1`` (``dim``, ``window``, ``negatives``, ``epochs``,
+            ``workers``), a seed out of range, a malformed ``walks`` array, or no walk with
+            two nodes.
     """
-    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed)
-    walks = np.asarray(walks)
-    if walks.ndim != 2 or walks.dtype.kind not in "iu":
-        raise ValueError(f"skipgram_embeddings: walks must be a 2-D integer array, got {walks.dtype} {walks.shape}")
-    if walks.size and walks.max() >= num_nodes:
-        raise ValueError(f"skipgram_embeddings: node id {walks.max()} is not in [0, {num_nodes})")
-    sentences = walks_to_sentences(walks)
-    if not sentences:
+    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    chunks = [walks] if isinstance(walks, np.ndarray) or not isinstance(walks, Iterable) else walks
+    with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-", dir=tmp_dir) as folder:
+        corpus = write_walk_corpus(chunks, Path(folder) / "walks.txt", num_nodes)
+        return skipgram_from_corpus(corpus, num_nodes, dim=dim, window=window, negatives=negatives,
+                                    epochs=epochs, seed=seed, workers=workers, progress=progress)
+
+
+def skipgram_from_corpus(
+    corpus: WalkCorpus,
+    num_nodes: int,
+    *,
+    dim: int = 8,
+    window: int = 10,
+    negatives: int = 5,
+    epochs: int = 5,
+    seed: int = 0,
+    workers: int = 1,
+    progress: bool = False,
+    stats: dict | None = None,
+) -> torch.Tensor:
+    """:func:`skipgram_embeddings` on an already written corpus file (same arguments); ``stats``,
+    if given, gets the CPU seconds (all threads) of the vocabulary (``vocab_cpu_s``) and of
+    the training (``train_cpu_s``)."""
+    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    if corpus.num_walks == 0:
         raise ValueError("skipgram_embeddings: no walk has two or more nodes, so there is no context to train on")
 
     from gensim.models import Word2Vec  # heavy import, only when embeddings are trained
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochBar(CallbackAny2Vec):
+        def __init__(self, bar):
+            self.bar = bar
+
+        def on_epoch_end(self, model):
+            self.bar.update()
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
-    model = Word2Vec(
-        sentences, vector_size=dim, window=window, negative=negatives, epochs=epochs, seed=seed,
-        sg=1, hs=0, min_count=1, workers=1,
-    )
+    stats = {} if stats is None else stats
+    tick = time.process_time()
+    model = Word2Vec(vector_size=dim, window=window, negative=negatives, epochs=epochs, seed=seed,
+                     sg=1, hs=0, min_count=1, workers=workers)
+    present = np.flatnonzero(corpus.counts)
+    model.build_vocab_from_freq(dict(zip(present.astype(str).tolist(), corpus.counts[present].tolist())),
+                                corpus_count=corpus.num_walks)
+    stats["vocab_cpu_s"], tick = time.process_time() - tick, time.process_time()
+    with tqdm(total=epochs, desc=f"skip-gram ({corpus.num_tokens:,} tokens, {workers} worker"
+                                 f"{'s' if workers > 1 else ''})", unit="epoch", disable=not progress,
+              dynamic_ncols=True, file=sys.stderr) as bar:
+        model.train(corpus_file=str(corpus.path), total_words=corpus.num_tokens, epochs=epochs,
+                    callbacks=[EpochBar(bar)])
+    stats["train_cpu_s"] = time.process_time() - tick
     out = torch.zeros(num_nodes, dim)
-    ids = torch.tensor([int(key) for key in model.wv.index_to_key], dtype=torch.long)
+    ids = torch.from_numpy(np.asarray(model.wv.index_to_key).astype(np.int64))
     out[ids] = torch.from_numpy(model.wv.vectors)
     return out
 
 
-def check_skipgram_params(*, dim: int, window: int, negatives: int, epochs: int, seed: int) -> None:
-    """``ValueError`` unless ``dim``, ``window``, ``negatives``, ``epochs`` >= 1 and ``0 <= seed < 2**32``."""
-    for name, value in (("dim", dim), ("window", window), ("negatives", negatives), ("epochs", epochs)):
+def check_skipgram_params(*, dim: int, window: int, negatives: int, epochs: int, seed: int, workers: int = 1) -> None:
+    """``ValueError`` unless ``dim``, ``window``, ``negatives``, ``epochs``, ``workers`` >= 1 and
+    ``0 <= seed < 2**32``."""
+    for name, value in (("dim", dim), ("window", window), ("negatives", negatives), ("epochs", epochs),
+                        ("workers", workers)):
         if value < 1:
             raise ValueError(f"skipgram_embeddings: {name} must be >= 1, got {value}")
     if not 0 <= seed < 2**32:
         raise ValueError(f"skipgram_embeddings: seed must be in [0, 2**32), got {seed}")
-
-
-def walks_to_sentences(walks: np.ndarray) -> list[list[str]]:
-    """Walks with two or more nodes, as lists of node-id strings, in their original order."""
-    lengths = (walks >= 0).sum(axis=1)
-    tokens = walks.astype(str).tolist()
-    return [row[:n] for row, n in zip(tokens, lengths.tolist()) if n >= 2]

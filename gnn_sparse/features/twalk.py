@@ -32,27 +32,41 @@ leaky=leaky)`` and caches under :func:`feature_cache_dir` (``<data root>/process
 Cache: :func:`twalk_embeddings` with ``cache_dir`` stores the result in
 ``<cache_dir>/twalk-<key>.pt``, where ``key`` hashes the events themselves (so the data
 fingerprint and the visible split are both in it), ``num_nodes``, every walk and
-embedding parameter and the gensim version. Files are written atomically and read with
+embedding parameter (the skip-gram worker count included: more than one worker is not
+reproducible) and the gensim version; not the chunk size, which never changes the result.
+Files are written atomically and read with
 ``torch.load(weights_only=True)``; an unreadable or inconsistent file is reported with a
 warning and recomputed.
+
+Scale: walks are generated ``chunk_size`` at a time and appended to a temporary corpus file
+that gensim trains from (:mod:`~gnn_sparse.features.corpus`), so memory is the events'
+out-edge index, one chunk of walks and the skip-gram model; ``progress=True`` shows a bar
+for the walks and one for the skip-gram epochs.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import sys
+import tempfile
+import time as clock
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from gnn_sparse.features.embedding import check_skipgram_params, skipgram_embeddings
-from gnn_sparse.features.walks import check_events, check_walk_params, temporal_random_walks
+from gnn_sparse.features.corpus import write_walk_corpus
+from gnn_sparse.features.embedding import check_skipgram_params, skipgram_from_corpus
+from gnn_sparse.features.walks import TemporalWalkSampler, check_events, check_walk_params
 from gnn_sparse.utils.io import atomic_torch_save
 
 SPLIT_NAMES = ("train", "val", "test")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: counter-based walk randomness, corpus-file skip-gram
+WALK_CHUNK = 1 << 18
+"""Walks generated and written per chunk (bounds memory: about 100 bytes per walk of length 5)."""
 _VISIBLE = {"train": ("train",), "val": ("train",), "test": ("train", "val")}
 
 
@@ -90,7 +104,11 @@ def twalk_embeddings(
     negatives: int = 5,
     epochs: int = 5,
     seed: int = 0,
+    workers: int = 1,
     cache_dir: str | os.PathLike | None = None,
+    chunk_size: int = WALK_CHUNK,
+    progress: bool = False,
+    stats: dict | None = None,
 ) -> torch.Tensor:
     """Node embeddings from temporal random walks and skip-gram, trained on the given events.
 
@@ -106,7 +124,15 @@ def twalk_embeddings(
         dim, window, negatives, epochs: see :func:`~gnn_sparse.features.embedding.skipgram_embeddings`
             (defaults: ``8``, ``10``, ``5``, ``5``).
         seed: seed of the walks and of the skip-gram training (default: ``0``).
+        workers: skip-gram threads: ``1`` is reproducible, more are faster but not
+            (see :mod:`~gnn_sparse.features.embedding`; default: ``1``).
         cache_dir: folder for cached results, or ``None`` for no cache (default: ``None``).
+        chunk_size: walks generated and written at a time; bounds memory, never changes
+            the result (default: :data:`WALK_CHUNK`).
+        progress: ``tqdm`` bars on stderr for the walks and the skip-gram epochs (default: ``False``).
+        stats: a dict to fill with ``cached``, and when computed ``num_walks``,
+            ``num_tokens``, ``walks_s`` (walks and corpus file) and ``skipgram_s`` (wall), and
+            ``walks_cpu_s``, ``vocab_cpu_s``, ``train_cpu_s`` (CPU seconds, all threads).
 
     Returns:
         ``FloatTensor [num_nodes, dim]``; nodes with no visible event get a zero row.
@@ -115,21 +141,37 @@ def twalk_embeddings(
         ValueError: invalid parameters or events (checked before any work).
     """
     check_walk_params(walks_per_node=walks_per_node, walk_length=walk_length, dt=dt)
-    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed)
+    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    if chunk_size < 1:
+        raise ValueError(f"twalk_embeddings: chunk_size must be >= 1, got {chunk_size}")
     src, dst, time = check_events(src, dst, time, num_nodes)
     walk_params = dict(walks_per_node=walks_per_node, walk_length=walk_length, dt=dt, seed=seed)
-    embed_params = dict(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed)
+    embed_params = dict(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    stats = {} if stats is None else stats
 
     path = meta = None
     if cache_dir is not None:
         meta = _cache_meta(src, dst, time, num_nodes, walk_params, embed_params)
         path = Path(cache_dir) / f"twalk-{meta['key'][:24]}.pt"
         cached = _load(path, meta, (num_nodes, dim))
+        stats["cached"] = cached is not None
         if cached is not None:
             return cached
+    stats["cached"] = False
 
-    walks = temporal_random_walks(src, dst, time, num_nodes, **walk_params)
-    out = skipgram_embeddings(walks.nodes, num_nodes, **embed_params)
+    tick, cpu = clock.perf_counter(), clock.process_time()
+    sampler = TemporalWalkSampler(src, dst, time, num_nodes, **walk_params)
+    with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-") as folder, \
+            tqdm(total=sampler.num_walks, desc="walks", unit="walk", unit_scale=True, disable=not progress,
+                 dynamic_ncols=True, file=sys.stderr) as bar:
+        corpus = write_walk_corpus(_counted(sampler.chunks(chunk_size), bar), Path(folder) / "walks.txt", num_nodes)
+        del sampler  # its out-edge index is not needed while skip-gram trains
+        bar.close()
+        stats.update(num_walks=corpus.num_walks, num_tokens=corpus.num_tokens,
+                     walks_s=clock.perf_counter() - tick, walks_cpu_s=clock.process_time() - cpu)
+        tick = clock.perf_counter()
+        out = skipgram_from_corpus(corpus, num_nodes, progress=progress, stats=stats, **embed_params)
+        stats["skipgram_s"] = clock.perf_counter() - tick
     if path is not None:
         atomic_torch_save({"format": CACHE_FORMAT, "meta": meta, "embeddings": out}, path)
     return out
@@ -147,7 +189,11 @@ def dataset_twalk_embeddings(
     negatives: int = 5,
     epochs: int = 5,
     seed: int = 0,
+    workers: int = 1,
     cache_dir: str | os.PathLike | None = None,
+    chunk_size: int = WALK_CHUNK,
+    progress: bool = False,
+    stats: dict | None = None,
 ) -> torch.Tensor:
     """The one node embedding of a run on ``dataset`` (see the module docstring).
 
@@ -159,8 +205,8 @@ def dataset_twalk_embeddings(
     Args:
         dataset: a :class:`~gnn_sparse.data.TemporalLinkDataset`.
         leaky: train on the whole graph, test edges included (default: ``False``).
-        walks_per_node, walk_length, dt, dim, window, negatives, epochs, seed, cache_dir:
-            as in :func:`twalk_embeddings` (for the usual cache folder pass
+        walks_per_node, walk_length, dt, dim, window, negatives, epochs, seed, workers, cache_dir,
+        chunk_size, progress, stats: as in :func:`twalk_embeddings` (for the usual cache folder pass
             :func:`feature_cache_dir` of the dataset).
 
     Returns:
@@ -178,7 +224,7 @@ def dataset_twalk_embeddings(
     return twalk_embeddings(
         events.src, events.dst, events.time, dataset.num_nodes, walks_per_node=walks_per_node,
         walk_length=walk_length, dt=dt, dim=dim, window=window, negatives=negatives, epochs=epochs,
-        seed=seed, cache_dir=cache_dir,
+        seed=seed, workers=workers, cache_dir=cache_dir, chunk_size=chunk_size, progress=progress, stats=stats,
     )
 
 
@@ -195,6 +241,13 @@ def feature_cache_dir(dataset, root: str | os.PathLike | None = None) -> Path | 
 
     name = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset.name)
     return Path(data_root(root)) / "processed" / "features" / f"{name}-{dataset.sha256[:16]}"
+
+
+def _counted(chunks, bar):
+    """The nodes of each chunk of walks, advancing ``bar`` by its number of walks."""
+    for chunk in chunks:
+        bar.update(len(chunk))
+        yield chunk.nodes
 
 
 def _cache_meta(src, dst, time, num_nodes, walk_params, embed_params) -> dict:

@@ -35,10 +35,15 @@ and inverse-CDF sampling on the prefix sums of :math:`w_e = \\exp((t_e - \\max_{
 candidate's weight by the same factor (so :math:`P` is unchanged), keeps
 :math:`w_e \\in (0, 1]` (no overflow), and the node's latest edge, in every non-empty
 suffix, has :math:`w_e = 1` (no empty mass). The only Python loop is over the steps.
+
+Randomness is counter-based: the draw of walk ``i`` at step ``s`` is a hash of ``(seed, i *
+walk_length + s)`` (:func:`walk_uniforms`), so walks can be generated in chunks of any size
+(:class:`TemporalWalkSampler`) with results identical to generating them all at once.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -66,6 +71,78 @@ class TemporalWalks:
         return len(self.nodes)
 
 
+class TemporalWalkSampler:
+    """The walks of one graph, generated in any slice or in chunks of bounded size.
+
+    The out-edge index (CSR, keys, weight prefix sums; :math:`O(E)`) is built once. Walk
+    ``i`` starts at ``starts[i % len(starts)]`` (all start nodes in increasing order, then
+    again: round by round, as in the original) and its random draws are a function of
+    ``(seed, i, step)`` only (:func:`walk_uniforms`), so :meth:`walks` of any slice equals the
+    same rows of the whole set, and :meth:`chunks` yields the same walks whatever the chunk
+    size: the chunk size bounds memory and never changes the result.
+
+    Args:
+        src, dst, time, num_nodes, walks_per_node, walk_length, dt, seed: as
+            :func:`temporal_random_walks`.
+
+    Attributes:
+        num_walks: ``walks_per_node *`` (number of nodes with an out-edge).
+    """
+
+    def __init__(self, src: np.ndarray, dst: np.ndarray, time: np.ndarray, num_nodes: int, *,
+                 walks_per_node: int = 10, walk_length: int = 5, dt: float | None = None, seed: int = 0):
+        check_walk_params(walks_per_node=walks_per_node, walk_length=walk_length, dt=dt)
+        if not 0 <= seed < 2**64:
+            raise ValueError(f"temporal_random_walks: seed must be in [0, 2**64), got {seed}")
+        src, dst, time = check_events(src, dst, time, num_nodes)
+        self.walk_length, self.seed = walk_length, seed
+
+        t = normalise_time(time)
+        self._order = np.lexsort((t, src))  # CSR order: by source, then time (stable)
+        s_t = t[self._order]
+        self._dst = dst[self._order]
+        self._indptr = np.zeros(num_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=num_nodes), out=self._indptr[1:])
+        times, self._rank = np.unique(s_t, return_inverse=True)
+        self._stride = len(times) + 1
+        self._key = src[self._order] * self._stride + self._rank + 1  # sorted; rank + 1 >= 1: "no time" (-1) first
+        self._cum = np.concatenate([[0.0], np.cumsum(_weights(s_t, self._indptr, dt))])
+        self.starts = np.flatnonzero(np.diff(self._indptr) > 0)
+        self.num_walks = walks_per_node * len(self.starts)
+
+    def walks(self, start: int = 0, stop: int | None = None) -> TemporalWalks:
+        """Walks ``start .. stop - 1`` (default: all), vectorised over walkers."""
+        stop = self.num_walks if stop is None else min(stop, self.num_walks)
+        index = np.arange(start, max(start, stop), dtype=np.int64)
+        here = self.starts[index % len(self.starts)]
+        nodes = np.full((len(index), self.walk_length + 1), -1, dtype=np.int64)
+        edges = np.full((len(index), self.walk_length), -1, dtype=np.int64)
+        nodes[:, 0] = here
+        live = np.arange(len(index))
+        here_rank = np.full(len(index), -1, dtype=np.int64)
+        for step in range(self.walk_length):
+            lo = np.searchsorted(self._key, here * self._stride + here_rank + 1, side="right")
+            hi = self._indptr[here + 1]
+            go = lo < hi
+            live, lo, hi = live[go], lo[go], hi[go]
+            if len(live) == 0:
+                break
+            u = walk_uniforms(self.seed, index[live] * self.walk_length + step)
+            target = self._cum[lo] + u * (self._cum[hi] - self._cum[lo])
+            pick = np.clip(np.searchsorted(self._cum, target, side="right") - 1, lo, hi - 1)
+            edges[live, step] = self._order[pick]
+            nodes[live, step + 1] = here = self._dst[pick]
+            here_rank = self._rank[pick]
+        return TemporalWalks(nodes=nodes, edges=edges)
+
+    def chunks(self, chunk_size: int) -> Iterator[TemporalWalks]:
+        """The walks in order, ``chunk_size`` at a time (only one chunk exists at once)."""
+        if chunk_size < 1:
+            raise ValueError(f"temporal_random_walks: chunk_size must be >= 1, got {chunk_size}")
+        for start in range(0, self.num_walks, chunk_size):
+            yield self.walks(start, start + chunk_size)
+
+
 def temporal_random_walks(
     src: np.ndarray,
     dst: np.ndarray,
@@ -77,7 +154,9 @@ def temporal_random_walks(
     dt: float | None = None,
     seed: int = 0,
 ) -> TemporalWalks:
-    """Time-respecting random walks (rule and weights in the module docstring).
+    """Time-respecting random walks (rule and weights in the module docstring), all at once.
+
+    For large graphs, :meth:`TemporalWalkSampler.chunks` gives the same walks in bounded memory.
 
     Args:
         src: ``[E]`` integer source node of each event, in ``[0, num_nodes)``.
@@ -88,8 +167,7 @@ def temporal_random_walks(
         walk_length: maximum steps (edges) per walk (default: ``5``).
         dt: :math:`\\Delta t` in normalised time units, or ``None`` for each node's own
             out-edge time span, as in the original (default: ``None``).
-        seed: seed of ``numpy.random.default_rng``; the same inputs and seed give the same
-            walks (default: ``0``).
+        seed: in ``[0, 2**64)``; the same inputs and seed give the same walks (default: ``0``).
 
     Returns:
         :class:`TemporalWalks` with ``W = walks_per_node * (number of nodes with an
@@ -97,43 +175,33 @@ def temporal_random_walks(
         then again), as in the original.
 
     Raises:
-        ValueError: ``walk_length < 1``, ``walks_per_node < 1``, ``dt <= 0``, no events,
-            arrays of different lengths, non-integer or out-of-range node ids, or
-            non-finite times.
+        ValueError: ``walk_length < 1``, ``walks_per_node < 1``, ``dt <= 0``, a seed out of
+            range, no events, arrays of different lengths, non-integer or out-of-range node
+            ids, or non-finite times.
     """
-    check_walk_params(walks_per_node=walks_per_node, walk_length=walk_length, dt=dt)
-    src, dst, time = check_events(src, dst, time, num_nodes)
+    return TemporalWalkSampler(src, dst, time, num_nodes, walks_per_node=walks_per_node,
+                               walk_length=walk_length, dt=dt, seed=seed).walks()
 
-    t = normalise_time(time)
-    order = np.lexsort((t, src))  # CSR order: by source, then time (stable)
-    s_dst, s_t = dst[order], t[order]
-    indptr = np.zeros(num_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=num_nodes), out=indptr[1:])
-    times, rank = np.unique(s_t, return_inverse=True)
-    stride = len(times) + 1
-    key = src[order] * stride + rank + 1  # sorted; rank + 1 >= 1 so "no time" (-1) sorts first
-    cum = np.concatenate([[0.0], np.cumsum(_weights(s_t, indptr, dt))])
 
-    rng = np.random.default_rng(seed)
-    starts = np.tile(np.flatnonzero(np.diff(indptr) > 0), walks_per_node)
-    nodes = np.full((len(starts), walk_length + 1), -1, dtype=np.int64)
-    edges = np.full((len(starts), walk_length), -1, dtype=np.int64)
-    nodes[:, 0] = starts
-    live = np.arange(len(starts))
-    here, here_rank = starts.copy(), np.full(len(starts), -1, dtype=np.int64)
-    for step in range(walk_length):
-        lo = np.searchsorted(key, here * stride + here_rank + 1, side="right")
-        hi = indptr[here + 1]
-        go = lo < hi
-        live, lo, hi = live[go], lo[go], hi[go]
-        if len(live) == 0:
-            break
-        target = cum[lo] + rng.random(len(live)) * (cum[hi] - cum[lo])
-        pick = np.clip(np.searchsorted(cum, target, side="right") - 1, lo, hi - 1)
-        edges[live, step] = order[pick]
-        nodes[live, step + 1] = here = s_dst[pick]
-        here_rank = rank[pick]
-    return TemporalWalks(nodes=nodes, edges=edges)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function (Steele et al., 2014): a bijective 64-bit avalanche."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def walk_uniforms(seed: int, counter: np.ndarray) -> np.ndarray:
+    """Uniform doubles in ``[0, 1)``, one per ``counter`` (``walk * walk_length + step``).
+
+    Counter-based (SplitMix64: output ``counter`` of the stream keyed by ``seed``), so a
+    walk's draws do not depend on which other walks are generated with it.
+    """
+    key = _mix64(np.array([seed], dtype=np.uint64) + _GOLDEN)  # arrays wrap silently, scalars warn
+    z = _mix64(np.asarray(counter, dtype=np.uint64) * _GOLDEN + key)
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def check_walk_params(*, walks_per_node: int, walk_length: int, dt: float | None) -> None:

@@ -33,6 +33,41 @@ class _ConvStack(nn.Module):
         for conv in self.convs:
             conv.reset_parameters()
 
+    def forward_sampled(self, x: Tensor, sub) -> Tensor:
+        """The forward pass on a :class:`~gnn_sparse.models.sampling.SampledGraph` (``x``: its
+        nodes' inputs), computing each layer only where a later layer reads it (PyG's
+        ``trim_to_layer``): layer ``l`` of ``L`` outputs the nodes within ``L - 1 - l`` hops,
+        over the edges into them. Returns the seeds' outputs (exactly those of :meth:`forward`
+        on the whole subgraph)."""
+        graph = sub.graph
+        edge_index, weight = graph if isinstance(graph, tuple) else (graph, None)
+        last = len(self.convs) - 1
+        for i, conv in enumerate(self.convs):
+            n_out = sub.hop_bounds[min(last - i, len(sub.hop_bounds) - 1)]
+            keep = edge_index[1] < n_out  # their sources lie within one more hop: rows of x
+            edge_index, weight = edge_index[:, keep], None if weight is None else weight[keep]
+            x = self._layer_trimmed(conv, x, edge_index, weight, n_out)
+            if i < last:
+                x = x.relu()
+        return x
+
+    def _layer_trimmed(self, conv: nn.Module, x: Tensor, edge_index: Tensor, weight, n_out: int) -> Tensor:
+        raise NotImplementedError
+
+    def forward_chunked(self, x: Tensor, csr, max_edges: int) -> Tensor:
+        """The full-graph forward pass, layer by layer over target chunks of at most
+        ``max_edges`` in-edges (:meth:`CSRGraph.chunks`), so memory is bounded by the chunk,
+        not by the graph; equal to :meth:`forward` up to float summation order."""
+        chunks = csr.chunks(max_edges)
+        for i, conv in enumerate(self.convs):
+            x = self._layer_chunked(conv, x, csr, chunks)
+            if i < len(self.convs) - 1:
+                x = x.relu()
+        return x
+
+    def _layer_chunked(self, conv: nn.Module, x: Tensor, csr, chunks: list[tuple[int, int]]) -> Tensor:
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
                 f"num_layers={self.num_layers})")
@@ -81,6 +116,20 @@ class GCNEncoder(_ConvStack):
                 x = x.relu()
         return x
 
+    def _layer_trimmed(self, conv, x, edge_index, weight, n_out):
+        return conv(x, edge_index, weight)[:n_out]
+
+    def _layer_chunked(self, conv, x, csr, chunks):
+        # GCNConv(normalize=False): lin, then sum of edge_weight * x_j over in-edges, then bias
+        h = conv.lin(x)
+        out = torch.empty(h.shape, dtype=h.dtype, device=h.device)
+        for a, b in chunks:
+            s, e = int(csr.rowptr[a]), int(csr.rowptr[b])
+            dst = torch.repeat_interleave(torch.arange(b - a, device=h.device), csr.rowptr[a + 1:b + 1] - csr.rowptr[a:b])
+            part = (csr.self_weight[a:b, None] * h[a:b]).index_add_(0, dst, h[csr.col[s:e]] * csr.weight[s:e, None])
+            out[a:b] = part if conv.bias is None else part + conv.bias
+        return out
+
 
 class SAGEEncoder(_ConvStack):
     r"""Stacked :class:`~torch_geometric.nn.SAGEConv` layers (Hamilton et al., NeurIPS 2017).
@@ -110,6 +159,17 @@ class SAGEEncoder(_ConvStack):
             if i < len(self.convs) - 1:
                 x = x.relu()
         return x
+
+    def _layer_trimmed(self, conv, x, edge_index, weight, n_out):
+        return conv((x, x[:n_out]), edge_index, size=(x.size(0), n_out))
+
+    def _layer_chunked(self, conv, x, csr, chunks):
+        parts = []
+        for a, b in chunks:  # bipartite: every node -> the targets a..b-1
+            s, e = int(csr.rowptr[a]), int(csr.rowptr[b])
+            dst = torch.repeat_interleave(torch.arange(b - a, device=x.device), csr.rowptr[a + 1:b + 1] - csr.rowptr[a:b])
+            parts.append(conv((x, x[a:b]), torch.stack([csr.col[s:e], dst]), size=(x.size(0), b - a)))
+        return torch.cat(parts)
 
 
 ENCODERS: dict[str, type[_ConvStack] | None] = {"gcn": GCNEncoder, "sage": SAGEEncoder, "none": None,

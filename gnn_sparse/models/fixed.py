@@ -15,13 +15,13 @@ import torch
 from gnn_sparse.models.encoders import FIXED_FEATURE_ENCODERS
 
 
-def fixed_node_features(config, dataset) -> tuple[torch.Tensor | None, dict[str, Any] | None]:
+def fixed_node_features(config, dataset, progress: bool = False) -> tuple[torch.Tensor | None, dict[str, Any] | None]:
     """``(features [N, k], description)`` for a fixed-feature encoder, ``(None, None)`` otherwise.
 
     ``twalk``: :func:`gnn_sparse.features.dataset_twalk_embeddings` with the run's walk and
     skip-gram options (``config.walks_per_node``, ``walk_length``, ``walk_dt``,
     ``out_dim`` as the dimension, ``skipgram_window``, ``skipgram_negatives``,
-    ``skipgram_epochs``, seeded by ``config.seed``), trained on the train and val events (the
+    ``skipgram_epochs``, ``skipgram_workers``, seeded by ``config.seed``), trained on the train and val events (the
     test split's visible events) or, with ``config.leaky_embeddings``, on the whole graph.
     Cached under ``<data root>/processed/features/`` (:func:`gnn_sparse.features.feature_cache_dir`),
     so a rerun or a resumed run reads the same embedding back.
@@ -29,11 +29,13 @@ def fixed_node_features(config, dataset) -> tuple[torch.Tensor | None, dict[str,
     Args:
         config: a :class:`~gnn_sparse.training.RunConfig` (or anything with its attributes).
         dataset: the run's :class:`~gnn_sparse.data.TemporalLinkDataset`.
+        progress: ``tqdm`` bars for the walks and the skip-gram epochs on stderr.
 
     Returns:
         The features, and a JSON-ready description for the results (``encoder``,
-        ``leaky_embeddings``, ``trained_on``, ``visible_events``, parameters, ``cache_dir``,
-        ``time_s``).
+        ``leaky_embeddings``, ``trained_on``, ``visible_events``, parameters (``workers``
+        included), ``cache_dir``, ``cached``, and when computed ``num_walks``, ``num_tokens``,
+        ``walks_s``, ``skipgram_s``; ``time_s``).
     """
     if config.encoder not in FIXED_FEATURE_ENCODERS:
         return None, None
@@ -42,9 +44,11 @@ def fixed_node_features(config, dataset) -> tuple[torch.Tensor | None, dict[str,
     tick = time.perf_counter()
     params = dict(walks_per_node=config.walks_per_node, walk_length=config.walk_length, dt=config.walk_dt,
                   dim=config.out_dim, window=config.skipgram_window, negatives=config.skipgram_negatives,
-                  epochs=config.skipgram_epochs, seed=config.seed)
+                  epochs=config.skipgram_epochs, seed=config.seed, workers=config.skipgram_workers)
     cache_dir = feature_cache_dir(dataset, config.data_root)
-    features = dataset_twalk_embeddings(dataset, leaky=config.leaky_embeddings, cache_dir=cache_dir, **params)
+    stats: dict[str, Any] = {}
+    features = dataset_twalk_embeddings(dataset, leaky=config.leaky_embeddings, cache_dir=cache_dir,
+                                        progress=progress, stats=stats, **params)
     visible = visible_splits("test", leaky=config.leaky_embeddings)
     info = {
         "encoder": config.encoder,
@@ -54,6 +58,7 @@ def fixed_node_features(config, dataset) -> tuple[torch.Tensor | None, dict[str,
         "zero_rows": int((features.abs().sum(dim=1) == 0).sum()),
         **params,
         "cache_dir": None if cache_dir is None else str(cache_dir),
+        **stats,
         "time_s": time.perf_counter() - tick,
     }
     return features, info

@@ -7,6 +7,11 @@ import torch
 from torch import Tensor, nn
 
 from gnn_sparse.models.encoders import ENCODERS, FIXED_FEATURE_ENCODERS, prepare_graph
+from gnn_sparse.models.sampling import CSRGraph, SampledGraph
+
+EVAL_EDGE_CHUNK = 1 << 21
+"""In-edges per target chunk when a :class:`CSRGraph` is encoded layer by layer (bounds the
+memory of evaluation on big graphs: about ``EVAL_EDGE_CHUNK x hidden`` floats per chunk)."""
 
 SPARSIFY_SCOPES: dict[str, tuple[str, ...]] = {
     "fc": ("fc1.weight", "fc2.weight"),
@@ -47,6 +52,15 @@ class LinkPredictor(nn.Module):
         fc_hidden: width of ``fc1`` (default: 128).
         node_features: fixed ``[num_nodes, embedding_dim]`` node features, or ``None`` for a
             learnable embedding (default). Excludes ``encoder``.
+        sparse_embedding: encoding a :class:`~gnn_sparse.models.sampling.SampledGraph` gives
+            the embedding a sparse gradient (its rows only; for
+            :class:`~gnn_sparse.training.optim.LazySGD`); full-graph encoding stays dense.
+
+    The graph given to :meth:`encode` / :meth:`forward` is a prepared full graph
+    (:meth:`prepare`), a :class:`~gnn_sparse.models.sampling.CSRGraph` (the same full-graph
+    encoder, evaluated layer by layer in target chunks: bounded memory) or a
+    :class:`~gnn_sparse.models.sampling.SampledGraph` (only its nodes are encoded, and
+    ``pair_index`` is then in its local ids).
 
     Shapes:
         - :meth:`encode`: prepared graph -> :math:`(|V|, d)`
@@ -55,7 +69,7 @@ class LinkPredictor(nn.Module):
     """
 
     def __init__(self, num_nodes: int, embedding_dim: int, encoder: nn.Module | None = None,
-                 fc_hidden: int = 128, node_features: Tensor | None = None):
+                 fc_hidden: int = 128, node_features: Tensor | None = None, sparse_embedding: bool = False):
         super().__init__()
         name = type(self).__name__
         for arg, value in (("num_nodes", num_nodes), ("embedding_dim", embedding_dim), ("fc_hidden", fc_hidden)):
@@ -66,7 +80,7 @@ class LinkPredictor(nn.Module):
                              f"the embedding has {embedding_dim}")
         self.num_nodes = num_nodes
         if node_features is None:
-            self.embedding = nn.Embedding(num_nodes, embedding_dim)
+            self.embedding = nn.Embedding(num_nodes, embedding_dim, sparse=sparse_embedding)
         else:
             if encoder is not None:
                 raise ValueError(f"'{name}': fixed node_features take no encoder")
@@ -131,8 +145,15 @@ class LinkPredictor(nn.Module):
     def encode(self, graph) -> Tensor:
         if self.fixed_features:
             return self.node_features
+        if isinstance(graph, SampledGraph):  # rows for the seeds (the first nodes) at least
+            x = self.embedding(graph.n_id)
+            return x if self.encoder is None else self.encoder.forward_sampled(x, graph)
         x = self.embedding.weight
-        return x if self.encoder is None else self.encoder(x, graph)
+        if self.encoder is None:
+            return x
+        if isinstance(graph, CSRGraph):
+            return self.encoder.forward_chunked(x, graph, EVAL_EDGE_CHUNK)
+        return self.encoder(x, graph)
 
     def classify(self, pair_features: Tensor) -> Tensor:
         """The head alone: ``fc2(relu(fc1(features)))`` for user-given pair features."""
@@ -164,7 +185,8 @@ class LinkPredictor(nn.Module):
 
 def build_link_predictor(num_nodes: int, encoder: str = "gcn", embedding_dim: int = 64,
                          hidden_dim: int = 32, out_dim: int = 8, num_layers: int = 2,
-                         fc_hidden: int = 128, node_features: Tensor | None = None) -> LinkPredictor:
+                         fc_hidden: int = 128, node_features: Tensor | None = None,
+                         sparse_embedding: bool = False) -> LinkPredictor:
     """The paper's link predictor with a named encoder.
 
     ``encoder`` is a key of :data:`~gnn_sparse.models.encoders.ENCODERS`: ``"gcn"`` (default:
@@ -187,5 +209,6 @@ def build_link_predictor(num_nodes: int, encoder: str = "gcn", embedding_dim: in
                          f"{', '.join(FIXED_FEATURE_ENCODERS)}")
     cls = ENCODERS[encoder]
     if cls is None:
-        return LinkPredictor(num_nodes, out_dim, None, fc_hidden)
-    return LinkPredictor(num_nodes, embedding_dim, cls(embedding_dim, hidden_dim, out_dim, num_layers), fc_hidden)
+        return LinkPredictor(num_nodes, out_dim, None, fc_hidden, sparse_embedding=sparse_embedding)
+    return LinkPredictor(num_nodes, embedding_dim, cls(embedding_dim, hidden_dim, out_dim, num_layers), fc_hidden,
+                         sparse_embedding=sparse_embedding)

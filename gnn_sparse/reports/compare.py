@@ -13,6 +13,12 @@ report (:func:`~gnn_sparse.reports.write_report`) to ``<reports-dir>/<dataset>/`
 * bad input (an unknown method or dataset, a results folder holding a run of the same name
   with another config) stops the grid with one line on stderr and exit code 2.
 
+An image dataset (``--dataset digits``, ``cifar10``, ``cifar100``) makes it an image grid
+(Table I's analogue): the runs go through the image runner (:mod:`gnn_sparse.vision`), the
+single-run options are the image runner's, the defaults are Table I's methods and
+sparsities (dense, DST-EE, RigL, SET, static at 90/95/98%) and the presets are
+:data:`~gnn_sparse.reports.grid.IMAGE_PRESETS` (``paper``: the dataset's default epochs).
+
 Every option of a single run that the grid does not set itself (``--update-interval``,
 ``--encoder``, ``--threads``, ...) may follow and applies to every run; ``--epochs`` is the
 dense budget when the preset leaves it "as configured", and ``--c`` is DST-EE's ``c`` at the
@@ -36,8 +42,9 @@ from typing import Any, Sequence
 
 from gnn_sparse.cli import OneLineErrorParser, build_parser, configs_from_args
 from gnn_sparse.reports.grid import (
-    DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD,
-    PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c, normalise_sparsity,
+    DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD, IMAGE_METHODS,
+    IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c,
+    normalise_sparsity,
 )
 from gnn_sparse.reports.records import NoRunsError
 from gnn_sparse.reports.report import write_report
@@ -116,7 +123,7 @@ def config_for(key: RunKey, base, preset: Preset):
     epochs = preset.epochs_for(key.method)
     if epochs is not None and key.method != "admm":  # ADMM's budget is its three phases
         changes["epochs"] = epochs
-    if key.method == "admm":
+    if key.method == "admm" and preset.admm_epochs is not None:
         names = {f.name for f in fields(RunConfig)}
         phases = dict(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
         if set(phases) <= names:
@@ -138,9 +145,38 @@ def grid_order(keys: Sequence[RunKey], default_c: float | None) -> list[RunKey]:
 
 def _load_dataset(config):
     """The dataset of a run (a hook: tests swap in a tiny graph)."""
+    if is_image_config(config):
+        from gnn_sparse.vision.runner import load_image_splits
+
+        return load_image_splits(config)
     from gnn_sparse.training.runner import load_run_dataset
 
     return load_run_dataset(config)
+
+
+def is_image_dataset(dataset: str) -> bool:
+    """Whether ``--dataset`` names an image dataset (digits, CIFAR): the grid then drives the
+    image runner (:mod:`gnn_sparse.vision`) with its options and presets."""
+    from gnn_sparse.vision.config import IMAGE_DATASETS
+
+    return dataset in IMAGE_DATASETS
+
+
+def is_image_config(config) -> bool:
+    from gnn_sparse.vision.config import ImageRunConfig
+
+    return isinstance(config, ImageRunConfig)
+
+
+def _train(config, options, data):
+    """One run through the runner of its task (looked up at call time, so tests can wrap it)."""
+    if is_image_config(config):
+        from gnn_sparse.vision import runner as image_runner
+
+        return image_runner.run_image(config, options, splits=data)
+    from gnn_sparse.training import run
+
+    return run(config, options, dataset=data)
 
 
 def run_grid(keys: Sequence[RunKey], base, preset: Preset, *, results_dir: str, force: bool = False,
@@ -153,7 +189,7 @@ def run_grid(keys: Sequence[RunKey], base, preset: Preset, *, results_dir: str, 
         ConfigError, DataError: bad input; the grid stops (the session is saved first).
         KeyboardInterrupt: likewise.
     """
-    from gnn_sparse.training import RunOptions, run
+    from gnn_sparse.training import RunOptions
     from gnn_sparse.training.results import results_path
 
     session = manifest["sessions"][-1]
@@ -178,8 +214,8 @@ def run_grid(keys: Sequence[RunKey], base, preset: Preset, *, results_dir: str, 
                     cache.clear()  # keys come seed by seed: keep one dataset in memory
                     cache[key.seed] = _load_dataset(config)
                 data = cache[key.seed]
-            result = run(config, RunOptions(results_dir=results_dir, run_name=name, resume=True, force=force,
-                                            quiet=quiet), dataset=data)
+            result = _train(config, RunOptions(results_dir=results_dir, run_name=name, resume=True, force=force,
+                                               quiet=quiet), data)
         except (KeyboardInterrupt, ValueError) as err:
             if isinstance(err, ValueError) and not _is_input_error(err):
                 _record_failure(manifest, name, key, err, counts, log, where)
@@ -240,12 +276,15 @@ def _grid_arguments(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     d = (lambda value: value) if defaults else (lambda value: None)
     recorded = "" if defaults else " (default: the grid compare recorded, else the runs found)"
     p.add_argument("--dataset", default="synthetic",
-                   help="registry name or edge-list path, as for a single run (default: synthetic)")
-    p.add_argument("--methods", nargs="+", default=d(None), metavar="METHOD",
+                   help="registry name or edge-list path, as for a single run, or an image dataset "
+                        "(digits, cifar10, cifar100: the grid then runs the image runner, "
+                        "'python -m gnn_sparse.vision', with its options) (default: synthetic)")
+    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
                    help="methods of the grid" + (recorded or f" (default: {' '.join(DEFAULT_METHODS)}, "
-                                                 "those registered)"))
-    p.add_argument("--sparsities", nargs="+", type=float, default=d(list(DEFAULT_SPARSITIES)), metavar="S",
-                   help="target sparsities" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SPARSITIES))})"))
+                                                 f"those registered; images: {' '.join(IMAGE_METHODS)})"))
+    p.add_argument("--sparsities", nargs="+", type=float, default=None, metavar="S",
+                   help="target sparsities" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SPARSITIES))}; "
+                                               f"images: {' '.join(map(str, IMAGE_SPARSITIES))})"))
     p.add_argument("--seeds", nargs="+", type=int, default=d(list(DEFAULT_SEEDS)), metavar="SEED",
                    help="seeds" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SEEDS))})"))
     p.add_argument("--c-values", nargs="+", type=float, default=d(list(DEFAULT_C_VALUES)), metavar="C",
@@ -269,6 +308,7 @@ def build_compare_parser() -> argparse.ArgumentParser:
     _grid_arguments(p, defaults=True)
     p.add_argument("--preset", default="paper", choices=list(PRESETS),
                    help="epoch budgets: " + "; ".join(f"{n}: {pr.description}" for n, pr in PRESETS.items())
+                        + "; for images: " + "; ".join(f"{n}: {pr.description}" for n, pr in IMAGE_PRESETS.items())
                         + " (default: paper)")
     return p
 
@@ -313,9 +353,14 @@ def _c_sparsities(value, sparsities: Sequence[float]) -> list[float] | None:
 
 
 def _base_config(rest: Sequence[str], dataset: str):
-    """The single-run options after the grid's own, as ``(RunConfig, args)``."""
+    """The single-run options after the grid's own, as ``(RunConfig, args)`` (an
+    ``ImageRunConfig`` and the image runner's options for an image dataset)."""
+    if is_image_dataset(dataset):
+        from gnn_sparse.vision.cli import build_parser as image_parser, configs_from_args as image_configs
 
-    single = build_parser()
+        single, to_configs = image_parser(), image_configs
+    else:
+        single, to_configs = build_parser(), configs_from_args
     single.prog = f"{PROG} compare"
     args = single.parse_args([*rest, "--dataset", dataset])
     for dest, flag in GRID_OWNED.items():
@@ -325,7 +370,7 @@ def _base_config(rest: Sequence[str], dataset: str):
             raise GridError(f"--{dest.replace('_', '-')} is set by the grid ({hint})")
     if args.threads is not None and args.threads <= 0:
         raise GridError(f"--threads must be a positive integer, got {args.threads}")
-    return configs_from_args(args)[0], args
+    return to_configs(args)[0], args
 
 
 def compare_main(argv: Sequence[str]) -> int:
@@ -337,10 +382,16 @@ def compare_main(argv: Sequence[str]) -> int:
     parser = build_compare_parser()
     args, rest = parser.parse_known_args(argv)
     command = _command(["compare", *argv])
+    image = is_image_dataset(args.dataset)
+    args.sparsities = args.sparsities or list(IMAGE_SPARSITIES if image else DEFAULT_SPARSITIES)
     try:
+        if image:
+            import baselines.link_prediction  # noqa: F401  registers admm, as the image runner does
         base, single = _base_config(rest, args.dataset)
-        _check_dataset(base.dataset)
-        methods = list(dict.fromkeys(args.methods or [m for m in DEFAULT_METHODS if m in METHODS]))
+        if not image:
+            _check_dataset(base.dataset)
+        defaults = IMAGE_METHODS if image else DEFAULT_METHODS
+        methods = list(dict.fromkeys(args.methods or [m for m in defaults if m in METHODS]))
         unknown = [m for m in methods if m not in METHODS]
         if unknown:
             raise GridError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
@@ -356,8 +407,8 @@ def compare_main(argv: Sequence[str]) -> int:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
 
-    preset = PRESETS[args.preset]
-    dataset = _recorded_dataset_name(base.dataset)
+    preset = (IMAGE_PRESETS if image else PRESETS)[args.preset]
+    dataset = base.dataset if image else _recorded_dataset_name(base.dataset)
     manifest = load_manifest(args.results_dir, dataset)
     manifest.update(dataset=dataset, grid={
         "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),

@@ -1,4 +1,4 @@
-"""The report's three figures, drawn with matplotlib's Agg canvas and written atomically.
+"""The report's figures, drawn with matplotlib's Agg canvas and written atomically.
 
 Each figure function takes the runs of the grid (``runs``; runs outside it are not
 filtered here) and the grid's expected keys (``expected``, which fix rows and columns).
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from gnn_sparse.reports.grid import EXPLORATION_METHOD, RunKey
-from gnn_sparse.reports.records import Run, exploration_curve, validation_curve
+from gnn_sparse.reports.records import Run, exploration_curve, growth_curve, validation_curve
 from gnn_sparse.reports.tables import grid_sparsities, reported_summary, row_label, sparsity_header, summarise
 from gnn_sparse.utils.io import atomic_write
 
@@ -103,15 +103,27 @@ def _exploration_frame(runs: Sequence[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["label", "sparsity", "seed", "round", "R"])
 
 
+def _growth_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    rows = [{"label": row_label(r.key.method, r.key.c), "sparsity": r.key.sparsity, "seed": r.key.seed,
+             "round": i + 1, "fraction": fresh / grown}
+            for r in runs if r.key.method in (EXPLORATION_METHOD, *EXPLORING_BASELINES) and not r.failed
+            for i, (grown, fresh) in enumerate(growth_curve(r.result)) if grown > 0]
+    return pd.DataFrame(rows, columns=["label", "sparsity", "seed", "round", "fraction"])
+
+
 def exploration(runs: Sequence[Run], expected: Sequence[RunKey], dataset: str, path: str | os.PathLike) -> None:
-    """The paper's Fig. 3 study: exploration rate R per mask-update round, and accuracy per c.
+    """The paper's Fig. 3 study: exploration rate R per mask-update round, accuracy per c,
+    and which grow decisions exploration could change.
 
     Left: R (mean over seeds, band = ± std) against the mask-update round for DST-EE at
     each ``c`` and for RigL and SET, at the highest sparsity that has such runs (the paper
-    plots a high sparsity, 0.95). Right: DST-EE test accuracy (mean ± std) against ``c``
+    plots a high sparsity, 0.95). Middle: DST-EE test accuracy (mean ± std) against ``c``
     per sparsity, with RigL (= DST-EE at ``c = 0``) at the same sparsity as a dotted line.
+    Right: per mask-update round, the fraction of grown weights that had never been active
+    (mean over seeds), same rows and sparsity as the left panel: where RigL's line is at 1,
+    the exploration bonus has nothing to change.
     """
-    fig, (left, right) = new_figure(12.0, 4.5, ncols=2)
+    fig, (left, right, growth) = new_figure(18.0, 4.5, ncols=3)
     curves = _exploration_frame(runs)
     if curves.empty:
         _no_data(left, "no DST-EE, RigL or SET run with an exploration history")
@@ -149,6 +161,67 @@ def exploration(runs: Sequence[Run], expected: Sequence[RunKey], dataset: str, p
         right.set_title(f"{dataset}: DST-EE test accuracy per c (mean ± std)")
         right.grid(alpha=0.3)
         right.legend(fontsize="small")
+
+    grown = _growth_frame(runs)
+    if grown.empty:
+        _no_data(growth, "no run recorded grown / never-active counts per mask update")
+    else:
+        sparsity = curves["sparsity"].max() if not curves.empty else grown["sparsity"].max()
+        at = grown[grown["sparsity"] == sparsity]
+        for label, group in at.groupby("label", sort=False):
+            mean = group.groupby("round")["fraction"].mean()
+            growth.plot(mean.index, mean.values, marker="o", label=label)
+        growth.xaxis.set_major_locator(MaxNLocator(integer=True))
+        growth.set_ylim(-0.05, 1.05)
+        growth.set_xlabel("mask-update round")
+        growth.set_ylabel("grown weights never active before")
+        growth.set_title(f"{dataset}: new weights among the grown, {sparsity_header(sparsity)}")
+        growth.grid(alpha=0.3)
+        growth.legend(fontsize="small")
+    save_figure(fig, path)
+
+
+def _exploitation_frame(runs: Sequence[Run]) -> pd.DataFrame:
+    rows = [{"label": row_label(r.key.method, r.key.c), "sparsity": r.key.sparsity, "seed": r.key.seed,
+             "round": i + 1, "L_g": e["exploitation"]["L_g"], "first": e["exploitation"]["L_g_first_order"]}
+            for r in runs if r.key.method in (EXPLORATION_METHOD, *EXPLORING_BASELINES) and not r.failed
+            for i, e in enumerate(sorted((h for h in r.result.get("exploration_history") or [] if "skipped" not in h),
+                                         key=lambda h: h["t"]))
+            if "exploitation" in e]
+    return pd.DataFrame(rows, columns=["label", "sparsity", "seed", "round", "L_g", "first"])
+
+
+def exploitation(runs: Sequence[Run], expected: Sequence[RunKey], dataset: str, path: str | os.PathLike) -> None:
+    """The exploitation degree per mask-update round (next to R in ``exploration.png``), for
+    DST-EE at each ``c``, RigL and SET at the highest sparsity that has such runs.
+
+    Left: :math:`L_g`, the loss decrease on the probe batch over the grown weights' first
+    step (:mod:`gnn_sparse.sparsity.exploitation`); right: its first-order share of the
+    grown weights, summed over layers. Mean over seeds, band = ± std.
+    """
+    fig, axes = new_figure(12.0, 4.5, ncols=2)
+    frame = _exploitation_frame(runs)
+    if frame.empty:
+        for ax in axes:
+            _no_data(ax, "no DST-EE, RigL or SET run with exploitation records (--exploitation-probe)")
+        save_figure(fig, path)
+        return
+    sparsity = frame["sparsity"].max()
+    at = frame[frame["sparsity"] == sparsity]
+    for ax, column, ylabel in ((axes[0], "L_g", "L_g = loss before - after the first step"),
+                               (axes[1], "first", "first-order share of the grown weights")):
+        for label, group in at.groupby("label", sort=False):
+            stats = group.groupby("round")[column].agg(["mean", "std"]).fillna({"std": 0.0})
+            line, = ax.plot(stats.index, stats["mean"], label=label)
+            ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                            color=line.get_color(), alpha=0.2)
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("mask-update round")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{dataset}: exploitation at sparsity {sparsity_header(sparsity)}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
     save_figure(fig, path)
 
 

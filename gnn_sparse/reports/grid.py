@@ -31,6 +31,10 @@ DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_C_VALUES = (1e-4, 1e-3, 5e-3, 1e-2)
 """The exploration coefficients of the Fig. 3 study (issue 6)."""
 
+IMAGE_METHODS = ("dense", "dst-ee", "rigl", "set", "static")
+IMAGE_SPARSITIES = (0.9, 0.95, 0.98)
+"""The defaults of an image grid (``compare --dataset digits``): Table I's methods and sparsities."""
+
 
 class RunKey(NamedTuple):
     """One cell-and-seed of a grid: ``(method, sparsity, seed, c)``.
@@ -147,17 +151,18 @@ class Preset:
     Args:
         name: the preset's name.
         description: one line for ``--help``.
-        sparse_epochs: epochs of the dynamic-sparse methods (DST-EE, RigL, SET, static).
-        admm_epochs: ``(pretrain, admm, retrain)`` epochs of the ADMM baseline; their sum
-            is the ``epochs`` its results record.
+        sparse_epochs: epochs of the dynamic-sparse methods (DST-EE, RigL, SET, static), or
+            ``None`` to keep the run configuration's default.
+        admm_epochs: ``(pretrain, admm, retrain)`` epochs of the ADMM baseline (their sum
+            is the ``epochs`` its results record), or ``None`` for the configured ones.
         dense_epochs: epochs of dense training, or ``None`` to keep the run configuration's
             default (the paper does not state a dense budget).
     """
 
     name: str
     description: str
-    sparse_epochs: int
-    admm_epochs: tuple[int, int, int]
+    sparse_epochs: int | None
+    admm_epochs: tuple[int, int, int] | None
     dense_epochs: int | None
 
     def epochs_for(self, method: str) -> int | None:
@@ -165,7 +170,7 @@ class Preset:
         if method == DENSE_METHOD:
             return self.dense_epochs
         if method == "admm":
-            return sum(self.admm_epochs)
+            return None if self.admm_epochs is None else sum(self.admm_epochs)
         return self.sparse_epochs
 
 
@@ -180,3 +185,13 @@ PRESETS: dict[str, Preset] = {
 }
 """``quick``: 3 epochs (ADMM 1/2/1, the fewest with one ADMM update); ``medium``: half of
 ``paper``'s budgets; ``paper``: Tables III-IV."""
+
+IMAGE_PRESETS: dict[str, Preset] = {
+    "quick": Preset("quick", "one epoch per run (ADMM 1/1/1), for smoke tests", sparse_epochs=1,
+                    admm_epochs=(1, 1, 1), dense_epochs=1),
+    "medium": Preset("medium", "half the dataset's default epochs (digits: 15; ADMM 5/5/5)", sparse_epochs=15,
+                     admm_epochs=(5, 5, 5), dense_epochs=15),
+    "paper": Preset("paper", "the dataset's default budgets (digits: 30 epochs, ADMM 10/10/10; CIFAR: 160 "
+                    "epochs as Table I)", sparse_epochs=None, admm_epochs=None, dense_epochs=None),
+}
+"""The presets of an image grid: the link-prediction budgets do not apply to images."""

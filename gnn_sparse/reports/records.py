@@ -8,6 +8,8 @@ through one accessor each, so that a renamed key is fixed in one place:
 * :func:`validation_curve` -- ``history``: ``[{"epoch": int, "val": {"accuracy": float}, ...}]``
 * :func:`exploration_curve` -- ``exploration_history``: ``[{"t": int, "exploration_rate": float}, ...]``
   (records with a ``"skipped"`` key, i.e. updates skipped on non-finite gradients, are left out)
+* :func:`growth_curve` -- ``exploration_history``: ``[{"t": int, "layers": {name: {"grown": int,
+  "grown_never_active": int, ...}}}, ...]``
 * :func:`data_fingerprint` -- ``dataset_info``: ``{"sha256": str, ...}``
 * :func:`run_versions` -- ``versions``: ``{"torch": str, ...}``
 """
@@ -72,6 +74,24 @@ def exploration_curve(result: dict[str, Any]) -> list[float]:
     """
     records = result.get("exploration_history") or []
     return [float(r["exploration_rate"]) for r in sorted(records, key=lambda r: r["t"]) if "skipped" not in r]
+
+
+def growth_curve(result: dict[str, Any]) -> list[tuple[int, int]]:
+    """``[(grown, grown_never_active), ...]`` per mask update, in order, summed over layers.
+
+    ``grown_never_active`` counts the grown weights that had never been active before that
+    update: the decisions exploration can change. Updates skipped on non-finite gradients
+    are left out; ``[]`` when absent (dense and ADMM runs, or results without the counts).
+    """
+    records = result.get("exploration_history") or []
+    out = []
+    for r in sorted(records, key=lambda r: r["t"]):
+        if "skipped" in r or "layers" not in r:
+            continue
+        layers = r["layers"].values()
+        out.append((sum(int(l.get("grown", 0)) for l in layers),
+                    sum(int(l.get("grown_never_active", 0)) for l in layers)))
+    return out
 
 
 def data_fingerprint(result: dict[str, Any]) -> str | None:

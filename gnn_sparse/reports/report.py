@@ -15,11 +15,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from gnn_sparse.reports import claims as claims_mod
 from gnn_sparse.reports import figures
+from gnn_sparse.reports.claims_index import write_claims_index
+from gnn_sparse.reports.cstudy import study_markdown, study_rows
 from gnn_sparse.reports.grid import (
     DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SPARSITIES, DENSE_METHOD, EXPLORATION_METHOD, RunKey,
     expected_runs, normalise_c, normalise_sparsity,
 )
+from gnn_sparse.reports.paired import paired_frame, paired_markdown, standard_pairs
 from gnn_sparse.reports.paper import paper_note, paper_source, paper_table
 from gnn_sparse.reports.readme import render_readme
 from gnn_sparse.reports.records import LoadedRuns, NoRunsError, Run, load_runs
@@ -30,9 +34,11 @@ from gnn_sparse.reports.tables import (
 )
 from gnn_sparse.utils.io import atomic_write
 
+EXPLOITATION_PNG = "exploitation.png"
 TABLE_MD, TABLE_CSV, README = "table.md", "table.csv", "README.md"
+CLAIMS_CSV, C_STUDY_CSV = "claims.csv", "c_study.csv"
 ACCURACY_PNG, EXPLORATION_PNG, CURVES_PNG = "accuracy_vs_sparsity.png", "exploration.png", "curves.png"
-REPORT_FILES = (TABLE_MD, TABLE_CSV, ACCURACY_PNG, EXPLORATION_PNG, CURVES_PNG, README)
+REPORT_FILES = (TABLE_MD, TABLE_CSV, CLAIMS_CSV, C_STUDY_CSV, ACCURACY_PNG, EXPLORATION_PNG, CURVES_PNG, README)
 
 
 def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
@@ -95,12 +101,44 @@ def grid_expected(grid: dict) -> list[RunKey]:
                          c_sparsities=grid.get("c_sparsities"), default_c=grid.get("default_c"))
 
 
+def task_name(runs: Sequence[Run]) -> str:
+    """``"image classification"`` when the runs say so, else ``"link prediction"``."""
+    tasks = {r.result.get("task") for r in runs}
+    return "image classification" if "image-classification" in tasks else "link prediction"
+
+
+def evaluate_claims(dataset: str, runs: Sequence[Run], grid: dict) -> pd.DataFrame:
+    """The paper's claims that the grid can test, with paired intervals and verdicts."""
+    ok = [r for r in runs if not r.failed]
+    image = task_name(runs) == "image classification"
+    claims = (claims_mod.image_claims if image else claims_mod.link_claims)(grid, dataset)
+    protocol, differs = claims_mod.setup_note(ok, dataset)
+    return claims_mod.evaluate(claims, runs, grid["seeds"], dataset=dataset, protocol=protocol, differs=differs)
+
+
+def claims_markdown(frame: pd.DataFrame) -> list[str]:
+    """The ``table.md`` section of the claims (see :mod:`gnn_sparse.reports.claims` for the rule)."""
+    if frame.empty:
+        return []
+    shown = pd.DataFrame({"claim": frame["claim"], "paper": frame["paper"],
+                          "measured Δ [95% CI]": [claims_mod.format_difference(r) for _, r in frame.iterrows()],
+                          "threshold": [f"{t:+g}" for t in frame["threshold"]], "verdict": frame["verdict"]})
+    return ["## The paper's claims on this grid", "",
+            "Δ is the paired difference (DST-EE minus the other side, seed by seed; accuracy in points, R as a "
+            "fraction) with its 95% t interval. Verdict: *holds* when the whole interval is above the threshold, "
+            "*does not hold* when it is at or below it, *inconclusive* otherwise (or with fewer than two pairs). "
+            f"Setup: {frame['protocol'].iloc[0]}. Differs from the paper: {frame['differs'].iloc[0]}.", "",
+            markdown_table(shown), ""]
+
+
 def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
-                  loaded: LoadedRuns) -> tuple[str, pd.DataFrame]:
-    """``table.md`` text and the ``table.csv`` frame (one block of rows per metric)."""
+                  loaded: LoadedRuns, grid: dict | None = None,
+                  claims: pd.DataFrame | None = None, study: pd.DataFrame | None = None) -> tuple[str, pd.DataFrame]:
+    """``table.md`` text and the ``table.csv`` frame (one block of rows per metric, then the
+    paired differences)."""
     sparsities = grid_sparsities(expected)
     table = paper_table(dataset)
-    lines = [f"# {dataset}: link prediction, method comparison", ""]
+    lines = [f"# {dataset}: {task_name(runs)}, method comparison", ""]
     if table is not None:
         lines += [f"Layout of Table {table} of the paper. Rows marked *(reported)* are the paper's numbers "
                   f"({paper_source()}).", ""]
@@ -118,6 +156,15 @@ def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
         csv_blocks.append(wide_numeric(summary, metric.key))
     if table is not None:
         lines += [f"Reported rows: {paper_note()}", ""]
+    if grid is not None:
+        pairs = standard_pairs(runs, grid, _main_c(grid))
+        lines += paired_markdown(pairs)
+        if pairs:
+            csv_blocks.append(paired_frame(pairs))
+    if claims is not None:
+        lines += claims_markdown(claims)
+    if study is not None:
+        lines += study_markdown(study)
 
     status = run_status(runs, expected)
     found = {r.key: r for r in runs}
@@ -145,8 +192,12 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
 
     Files (each written atomically): ``table.md`` and ``table.csv`` (test accuracy, AUC and
     test-selected accuracy, a row per method and a column per sparsity, plus the paper's
-    rows for ``ia-email``/``wiki-talk``), ``accuracy_vs_sparsity.png``, ``exploration.png``,
-    ``curves.png`` and ``README.md``.
+    rows for ``ia-email``/``wiki-talk``; then the paired differences DST-EE - RigL / ADMM /
+    dense with 95% t intervals, :mod:`~gnn_sparse.reports.paired`), ``claims.csv`` (the
+    paper's claims with verdicts, :mod:`~gnn_sparse.reports.claims`), ``c_study.csv``
+    (:mod:`~gnn_sparse.reports.cstudy`), ``accuracy_vs_sparsity.png``, ``exploration.png``,
+    ``curves.png`` and ``README.md``. Then the claims index of ``out_dir``'s parent is
+    refreshed (:func:`~gnn_sparse.reports.claims_index.write_claims_index`).
 
     Args:
         results_dir: the runner's results folder (one JSON per run).
@@ -190,20 +241,31 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    markdown, csv = render_tables(dataset, reported, expected, loaded)
+    claims = evaluate_claims(dataset, reported, grid)
+    study = study_rows(reported, grid)
+    markdown, csv = render_tables(dataset, reported, expected, loaded, grid, claims, study)
     with atomic_write(out / TABLE_MD, "w", encoding="utf-8") as f:
         f.write(markdown)
-    with atomic_write(out / TABLE_CSV, "w", encoding="utf-8", newline="") as f:
-        csv.to_csv(f, index=False)
+    for name, frame in ((TABLE_CSV, csv), (CLAIMS_CSV, claims), (C_STUDY_CSV, study)):
+        with atomic_write(out / name, "w", encoding="utf-8", newline="") as f:
+            frame.to_csv(f, index=False)
     figures.accuracy_vs_sparsity(reported, expected, dataset, out / ACCURACY_PNG)
     figures.exploration(reported, expected, dataset, out / EXPLORATION_PNG)
     figures.curves(reported, expected, dataset, out / CURVES_PNG)
+    figures.exploitation(reported, expected, dataset, out / EXPLOITATION_PNG)
     readme = render_readme(dataset=dataset, loaded=loaded, used=used, status=run_status(reported, expected),
-                           unused=unused, grid=grid, command=command, files=REPORT_FILES, results_dir=results_dir,
+                           unused=unused, grid=grid, command=command, files=(*REPORT_FILES, EXPLOITATION_PNG),
+                           results_dir=results_dir,
                            failures=[(s.key, s.result["failure"]) for s in stubs], sessions=list(sessions or []))
     with atomic_write(out / README, "w", encoding="utf-8") as f:
         f.write(readme)
+    write_claims_index(out.parent)
     return out
+
+
+def _main_c(grid: dict) -> float | None:
+    """DST-EE's ``c`` of the main rows (see :func:`gnn_sparse.reports.claims._main_c`)."""
+    return claims_mod.main_c(grid) if EXPLORATION_METHOD in grid["methods"] else None
 
 
 def failed_run(key: RunKey, message: str) -> Run:

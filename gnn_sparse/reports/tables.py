@@ -53,9 +53,12 @@ METRICS = (
     Metric("test_auc", "Test ROC-AUC at the best validation epoch", 4, False),
     Metric("best_test_accuracy", "Best test accuracy (%) over epochs, selected on test like the paper's code",
            2, True),
+    Metric("train_flops_ratio", "Training FLOPs relative to dense training of the same steps (Table II's "
+           "counting; runs older than the FLOPs accounting show as missing)", 3, False),
+    Metric("inference_flops_ratio", "Inference FLOPs relative to the dense model", 3, False),
 )
-"""The tables of ``table.md``: accuracy (the paper's metric), AUC, and the test-selected
-accuracy that matches how the paper's numbers were chosen."""
+"""The tables of ``table.md``: accuracy (the paper's metric), AUC, the test-selected
+accuracy that matches how the paper's numbers were chosen, and the FLOPs ratios."""
 
 SUMMARY_COLUMNS = ["source", "method", "c", "label", "sparsity", "epochs", "mean", "std", "n", "n_expected",
                    "n_failed"]
@@ -93,7 +96,7 @@ def summarise(runs: Iterable[Run], expected: Sequence[RunKey], metric: str) -> p
     rows = []
     for key in expected:
         run = found.get(key)
-        value = float("nan") if run is None or run.result[metric] is None else float(run.result[metric])
+        value = float("nan") if run is None or run.result.get(metric) is None else float(run.result[metric])
         columns = sparsities if key.sparsity is None else [key.sparsity]
         for sparsity in columns:
             rows.append({"label": row_label(key.method, key.c), "method": key.method, "c": key.c,

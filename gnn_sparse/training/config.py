@@ -39,8 +39,13 @@ class RunConfig(DictConfig):
     ``out_dim``, ``num_layers``, ``fc_hidden``.
     Fixed features of ``encoder="twalk"`` (the original pipeline; ``out_dim`` is the skip-gram
     dimension): ``walks_per_node``, ``walk_length``, ``walk_dt`` (``None``: per-node time
-    span), ``skipgram_window``, ``skipgram_negatives``, ``skipgram_epochs``; seeded by
+    span), ``skipgram_window``, ``skipgram_negatives``, ``skipgram_epochs``,
+    ``skipgram_workers`` (1: reproducible; more: faster, not reproducible); seeded by
     ``seed``; ``leaky_embeddings`` trains them on the whole graph (test edges included).
+    Mini-batches (:mod:`~gnn_sparse.training.graph_mode`): ``num_neighbors`` (one fan-out per
+    GNN layer, or one for all; ``-1`` = every neighbour; ``[-1]`` forces full-graph encoding;
+    ``None`` = the size rule) and ``embedding_optimizer`` (``auto``, ``dense``: exact SGD over
+    the whole node embedding every step; ``lazy``: touched rows only, sampled batches only).
     Optimisation (every method, dense included): SGD with ``lr``, ``momentum``, ``nesterov``,
     ``weight_decay``; ``lr_schedule`` (``cosine`` annealing to 0 over the epochs, or
     ``constant``); ``epochs``; ``batch_size`` labelled pairs per step.
@@ -51,6 +56,9 @@ class RunConfig(DictConfig):
     ADMM (``method="admm"``, :mod:`baselines.link_prediction`): ``pretrain_epochs``,
     ``admm_epochs``, ``retrain_epochs`` (its run has their sum, not ``epochs``), ``rho`` and
     ``rho_factor`` (``rho`` is multiplied by it at each Z/U update).
+    ``exploitation_probe``: measure the exploitation degree :math:`L_g` of every mask update
+    (one extra forward pass per update, :mod:`gnn_sparse.sparsity.exploitation`); off for
+    timing runs. It does not change training.
     ``method_options``: extra options of a plug-in method (see :mod:`~gnn_sparse.training.methods`).
     ``device``: where the run happened (not compared on resume).
     """
@@ -75,6 +83,8 @@ class RunConfig(DictConfig):
     out_dim: int = 8
     num_layers: int = 2
     fc_hidden: int = 128
+    num_neighbors: list[int] | None = None
+    embedding_optimizer: str = "auto"
     leaky_embeddings: bool = False
     walks_per_node: int = 10
     walk_length: int = 5
@@ -82,6 +92,7 @@ class RunConfig(DictConfig):
     skipgram_window: int = 10
     skipgram_negatives: int = 5
     skipgram_epochs: int = 5
+    skipgram_workers: int = 1
 
     epochs: int = 50
     batch_size: int = 1024
@@ -104,6 +115,7 @@ class RunConfig(DictConfig):
     retrain_epochs: int = 20
     rho: float = 0.01
     rho_factor: float = 1.0
+    exploitation_probe: bool = True
 
     method_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
@@ -112,7 +124,7 @@ class RunConfig(DictConfig):
     def __post_init__(self):
         for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "out_dim", "num_layers",
                      "fc_hidden", "update_interval", "c_decay_interval", "walks_per_node", "walk_length",
-                     "skipgram_window", "skipgram_negatives", "skipgram_epochs"):
+                     "skipgram_window", "skipgram_negatives", "skipgram_epochs", "skipgram_workers"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -151,6 +163,7 @@ class RunConfig(DictConfig):
         if self.encoder in ("none", "twalk") and self.sparsify != "fc":
             raise ConfigError(f"--sparsify {self.sparsify} needs a GNN encoder; --encoder {self.encoder} "
                               "has only the fc layers")
+        self._check_num_neighbors()
         if self.leaky_embeddings and self.encoder != "twalk":
             raise ConfigError(f"--leaky-embeddings applies to --encoder twalk only, not {self.encoder!r}")
         dt = self.walk_dt
@@ -159,6 +172,29 @@ class RunConfig(DictConfig):
         if self.encoder == "twalk" and not 0 <= self.seed < 2**32:
             raise ConfigError(f"--encoder twalk seeds its walks with the run seed, which must be in [0, 2**32), "
                               f"got {self.seed}")
+
+    def _check_num_neighbors(self) -> None:
+        if self.embedding_optimizer not in ("auto", "dense", "lazy"):
+            raise ConfigError(f"embedding_optimizer must be one of auto, dense, lazy, got {self.embedding_optimizer!r}")
+        fanouts = self.num_neighbors
+        if fanouts is None:
+            return
+        if not isinstance(fanouts, (list, tuple)) or not fanouts:
+            raise ConfigError(f"--num-neighbors expects one or more integers, got {fanouts!r}")
+        object.__setattr__(self, "num_neighbors", list(fanouts))  # JSON round-trips stay equal
+        if self.encoder not in ("gcn", "sage"):
+            raise ConfigError(f"--num-neighbors applies to the GNN encoders (gcn, sage); --encoder {self.encoder} "
+                              "has no message passing to sample")
+        for k in fanouts:
+            if not isinstance(k, int) or isinstance(k, bool) or (k <= 0 and k != -1):
+                raise ConfigError(f"--num-neighbors: each fan-out must be a positive integer or -1 "
+                                  f"(every neighbour), got {k!r}")
+        if len(fanouts) not in (1, self.num_layers):
+            raise ConfigError(f"--num-neighbors gives {len(fanouts)} fan-outs for {self.num_layers} GNN layers "
+                              "(--num-layers): give one per layer, or one for all")
+        if self.embedding_optimizer == "lazy" and all(k == -1 for k in fanouts):
+            raise ConfigError("--embedding-optimizer lazy needs sampled batches; --num-neighbors -1 encodes "
+                              "the full graph")
 
     def run_id(self) -> str:
         """Default name of the run: dataset, method, encoder, sparsify scope, sparsity, seed."""

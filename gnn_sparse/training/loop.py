@@ -1,7 +1,7 @@
 """One training epoch and one evaluation: no globals, everything on the model's device."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -17,11 +17,13 @@ EVAL_CHUNK = 1 << 16
 
 def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.optim.Optimizer,
                 method: Method, batch_size: int, generator: torch.Generator,
-                on_batch: Callable[[], None] | None = None, shard: SingleProcess = SINGLE_PROCESS) -> float:
+                on_batch: Callable[[], None] | None = None, shard: SingleProcess = SINGLE_PROCESS,
+                sampling: tuple[Any, torch.Generator] | None = None) -> float:
     r"""One pass over the labelled training pairs in a random order; returns the mean BCE.
 
-    Every mini-batch recomputes the full-graph encoder, so the GNN weights and node
-    embeddings are trained end to end with exact gradients:
+    Every mini-batch recomputes the full-graph encoder (or, with ``sampling``, the encoder
+    on its sampled computation graph), so the GNN weights and node embeddings are trained
+    end to end with exact gradients:
 
     .. math::
         \mathcal{L} = \frac{1}{|B|}\sum_{(u,v) \in B} \mathrm{BCE}\big(\hat y_{uv}(\mathrm{Enc}(E, \mathcal{G})), y_{uv}\big)
@@ -32,14 +34,18 @@ def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.op
             possibly wrapped in ``DistributedDataParallel`` (``method.penalty`` gets the inner module).
         graph: the prepared message-passing graph, on the model's device.
         pairs: ``[2, P]`` node pairs and ``labels`` ``[P]`` 0/1, on the model's device.
-        optimizer: the phase's optimizer; ``method.after_step()`` runs after each step.
-        method: supplies ``penalty(model)`` and ``after_step()``.
+        optimizer: the phase's optimizer; ``method.observe_step(loss, closure)`` (the
+            exploitation probe) and ``method.after_step()`` run after each step.
+        method: supplies ``penalty(model)``, ``observe_step(...)`` and ``after_step()``.
         batch_size: labelled pairs per step (the global batch, all ranks together).
         generator: CPU generator of the shuffling order (checkpointed by the runner); under
             ``torchrun`` it must draw the same order on every rank.
         on_batch: called after each step (progress bars).
         shard: which part of each global batch this process trains on, and the weight of its
             mean loss (default: all of it; see :mod:`~gnn_sparse.training.distributed`).
+        sampling: ``(sampler, generator)`` to encode only each batch's sampled computation
+            graph (:class:`~gnn_sparse.models.sampling.NeighborSampler`; ``graph`` is then its
+            graph) instead of the full graph; each process samples its own share.
     """
     model.train()
     order = torch.randperm(pairs.size(1), generator=generator).to(pairs.device)
@@ -47,20 +53,25 @@ def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.op
     for start in range(0, pairs.size(1), batch_size):
         idx, weight = shard.local(order[start:start + batch_size])
         optimizer.zero_grad(set_to_none=True)
-        logits = model(graph, pairs[:, idx])
-        if idx.numel():
-            loss = F.binary_cross_entropy_with_logits(logits, labels[idx])
-            weighted = loss if weight == 1.0 else loss * weight
-        else:  # an empty share of a last batch smaller than the world: no loss, but DDP needs a backward
-            loss = weighted = logits.sum()
+        inputs = (graph, pairs[:, idx]) if sampling is None else sampling[0].sample_pairs(pairs[:, idx], sampling[1])
+        logits = model(*inputs)
+        loss = _bce(logits, labels[idx])
+        weighted = loss if weight == 1.0 or not idx.numel() else loss * weight
         penalty = method.penalty(unwrap(model))
         (weighted if penalty is None else weighted + penalty).backward()
         optimizer.step()
+        method.observe_step(loss, lambda idx=idx, inputs=inputs: _bce(unwrap(model)(*inputs), labels[idx]))
         method.after_step()
         total += loss.detach() * idx.numel()
         if on_batch is not None:
             on_batch()
     return float(shard.all_sum(total)) / pairs.size(1)
+
+
+def _bce(logits: Tensor, labels: Tensor) -> Tensor:
+    """The mean BCE; an empty share of a last batch smaller than the world has no loss, but
+    DDP needs a backward: ``logits.sum()`` (0) then."""
+    return F.binary_cross_entropy_with_logits(logits, labels) if labels.numel() else logits.sum()
 
 
 @torch.no_grad()

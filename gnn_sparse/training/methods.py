@@ -11,7 +11,8 @@ name. The runner drives a method through these hooks, in this order::
         for epoch in phase:
             for batch in epoch:
                 loss = bce(model(batch)) + method.penalty(model)     # penalty may be None
-                loss.backward(); optimizer.step(); method.after_step()
+                loss.backward(); optimizer.step()
+                method.observe_step(loss, closure); method.after_step()
             scheduler.step(); method.after_epoch(phase, epoch)
             evaluate; checkpoint with method.state_dict()
     results |= method.report()
@@ -23,8 +24,15 @@ Contract for a new method (subclass :class:`Method`, override only what differs)
   the checkpoint is loaded, so whatever it derives from the weights must also be in
   ``state_dict()``.
 * ``penalty`` returns an extra loss term (a scalar tensor) or ``None``.
+* ``observe_step(loss, closure)`` runs after every ``optimizer.step()``, before
+  ``after_step``, with the step's training loss and a closure recomputing it on the same
+  batch with the current weights (the exploitation probe's one extra forward per mask update).
 * ``after_step`` runs after every ``optimizer.step()``; ``after_epoch`` after every epoch's
   ``scheduler.step()``, before evaluation.
+* ``phase_density(phase)`` and ``dense_gradient_steps()`` feed the FLOPs accounting
+  (:mod:`gnn_sparse.training.flops`): the density of each masked weight during a phase
+  (``{}``: dense) and the number of steps that computed a dense weight gradient on top of
+  the sparse step (RigL's and DST-EE's mask updates).
 * ``state_dict``/``load_state_dict`` hold everything needed to continue exactly.
 * ``report`` returns JSON-ready extras for the results; ``exploration_rate`` is required
   (``None`` for methods without a mask history).
@@ -45,7 +53,9 @@ import torch
 from torch import nn
 
 from gnn_sparse.sparsity import DSTEE, SET, RigL, StaticSparse
+from gnn_sparse.sparsity.exploitation import ExploitationProbe, LossClosure
 from gnn_sparse.training.config import ConfigError, RunConfig
+from gnn_sparse.training.optim import LazySGD
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,10 @@ class Phase:
 
 
 def make_sgd(model: nn.Module, config: RunConfig, lr: float | None = None) -> torch.optim.SGD:
-    """SGD over all parameters with the config's momentum, Nesterov flag and weight decay."""
-    return torch.optim.SGD(model.parameters(), lr=config.lr if lr is None else lr, momentum=config.momentum,
+    """SGD over all parameters with the config's momentum, Nesterov flag and weight decay;
+    :class:`~gnn_sparse.training.optim.LazySGD` if the model has a sparse-gradient embedding."""
+    lazy = any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules())
+    return (LazySGD if lazy else torch.optim.SGD)(model.parameters(), lr=config.lr if lr is None else lr, momentum=config.momentum,
                            nesterov=config.nesterov, weight_decay=config.weight_decay)
 
 
@@ -114,6 +126,9 @@ class Method:
     def penalty(self, model: nn.Module) -> torch.Tensor | None:
         return None
 
+    def observe_step(self, loss: torch.Tensor, closure: LossClosure) -> None:
+        """Dense training measures nothing after an optimizer step."""
+
     def after_step(self) -> None:
         """Dense training does nothing after an optimizer step."""
 
@@ -133,6 +148,14 @@ class Method:
 
     def report(self) -> dict[str, Any]:
         return {"exploration_rate": None}
+
+    def phase_density(self, phase: str) -> dict[str, float]:
+        """Density of each masked weight during ``phase`` (``{}``: every weight dense)."""
+        return {}
+
+    def dense_gradient_steps(self) -> int:
+        """Steps that computed a dense weight gradient on top of a sparse step."""
+        return 0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(method={self.config.method!r})"
@@ -158,6 +181,7 @@ class SparseMethod(Method):
         self.sparsifier_cls = sparsifier_cls
         self.sparsifier_kwargs = sparsifier_kwargs
         self.sparsifier = None
+        self.probe: ExploitationProbe | None = None
 
     def start_phase(self, phase, model, steps_per_epoch):
         optimizer, scheduler = super().start_phase(phase, model, steps_per_epoch)
@@ -172,16 +196,29 @@ class SparseMethod(Method):
                 params=model.sparsifiable(cfg.sparsify), seed=cfg.seed, **updates, **self.sparsifier_kwargs)
         except ValueError as err:
             raise ConfigError(f"{cfg.method}: {err}") from None
+        self.probe = ExploitationProbe(self.sparsifier, enabled=cfg.exploitation_probe)
         return optimizer, scheduler
+
+    def observe_step(self, loss, closure) -> None:
+        self.probe.observe(loss, closure)
 
     def after_step(self) -> None:
         self.sparsifier.step()
 
     def state_dict(self):
-        return {"sparsifier": self.sparsifier.state_dict()}
+        return {"sparsifier": self.sparsifier.state_dict(), "probe": self.probe.state_dict()}
 
     def load_state_dict(self, state):
         self.sparsifier.load_state_dict(state["sparsifier"])
+        if "probe" in state:  # checkpoints written before the probe existed have none
+            self.probe.load_state_dict(state["probe"])
+
+    def phase_density(self, phase):
+        return {n: float(m.count_nonzero()) / m.numel() for n, m in self.sparsifier.masks.items()}
+
+    def dense_gradient_steps(self):
+        sp = self.sparsifier
+        return len(sp.history) if sp.grow is not None and sp.grow.needs_grad else 0
 
     def report(self):
         sp = self.sparsifier
@@ -192,6 +229,8 @@ class SparseMethod(Method):
             "exploration_rate_per_layer": sp.exploration_rate(per_layer=True),
             "exploration_history": list(sp.history),
             "mask_updates": sum(1 for h in sp.history if "skipped" not in h),
+            "exploitation_probe": {"enabled": self.probe.enabled,
+                                   "forwards": sum(1 for h in sp.history if "exploitation" in h)},
             "sparsifier": repr(sp),
         }
 

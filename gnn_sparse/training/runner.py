@@ -30,12 +30,16 @@ from tqdm.auto import tqdm
 from gnn_sparse.models import build_link_predictor
 from gnn_sparse.models.encoders import graph_to
 from gnn_sparse.models.fixed import fixed_node_features
+from gnn_sparse.models.sampling import CSRGraph, make_sampler
 from gnn_sparse.training.checkpoint import load_checkpoint
 from gnn_sparse.training.config import ConfigError, RunConfig, config_differences
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
-from gnn_sparse.training.loop import evaluate, train_epoch
+from gnn_sparse.sparsity.flops import PROPAGATION, count_forward_flops, propagation_flops
+from gnn_sparse.training.flops import run_flops
+from gnn_sparse.training.graph_mode import resolve_training_graph
+from gnn_sparse.training.loop import evaluate, predict, train_epoch
 from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.results import (
     build_results,
@@ -46,7 +50,9 @@ from gnn_sparse.training.results import (
 from gnn_sparse.training.run_files import metrics_path, write_run_config
 
 ENCODER_REFRESH = "per-batch"
-"""The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients).
+"""The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients);
+``"sampled"`` when each mini-batch encodes only its sampled computation graph
+(:mod:`~gnn_sparse.training.graph_mode`, recorded under ``training_graph`` in the results).
 Fixed-feature encoders (``--encoder twalk``) record ``"fixed"``: their node features are
 computed once per run (:func:`~gnn_sparse.models.fixed.fixed_node_features`) and never trained."""
 
@@ -81,14 +87,15 @@ def ensure_writable(directory: str | os.PathLike) -> None:
                           f"{err.strerror or err}") from None
 
 
-def load_run_dataset(config: RunConfig):
-    """The dataset of ``config`` (split and negatives seeded by ``config.seed``)."""
+def load_run_dataset(config: RunConfig, progress: bool = False):
+    """The dataset of ``config`` (split and negatives seeded by ``config.seed``); ``progress``:
+    a note per loading stage on stderr."""
     from gnn_sparse.data import load_dataset
 
     return load_dataset(config.dataset, columns=config.columns, split=config.split,
                         val_ratio=config.val_ratio, test_ratio=config.test_ratio,
                         neg_ratio=config.neg_ratio, seed=config.seed, directed=config.directed,
-                        root=config.data_root)
+                        root=config.data_root, progress=progress)
 
 
 def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
@@ -119,13 +126,15 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "link-prediction", config.to_dict(),
                                           None if ckpt is None else len(ckpt["history"])))
 
-    ds = dataset if dataset is not None else load_run_dataset(config)
-    node_features, features_info = fixed_node_features(config, ds)  # --encoder twalk: once per run, cached
+    ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
+    node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
+    training_graph = resolve_training_graph(config, ds.num_nodes, ds.train.edge_index.size(1))
     torch.manual_seed(config.seed)
     model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
-                                 config.out_dim, config.num_layers, config.fc_hidden,
-                                 node_features=node_features).to(device)
-    graphs = _prepare_graphs(model, ds, device)
+                                 config.out_dim, config.num_layers, config.fc_hidden, node_features=node_features,
+                                 sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
+    graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
+    sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
     val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
     test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
     method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
@@ -140,10 +149,15 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
         pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
         pairs, labels = pairs.to(device), labels.to(device)
+        sampling = None  # each rank its own stream, fixed by (seed, epoch, rank): resumable at epoch boundaries
+        if sampler is not None:
+            seed = int(np.random.SeedSequence([config.seed, epoch, dp.rank]).generate_state(1)[0])
+            sampling = (sampler, torch.Generator().manual_seed(seed))
         with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
                   dynamic_ncols=True, file=sys.stderr) as batches:
             loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
-                               config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp)
+                               config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp,
+                               sampling=sampling)
         return {"train_loss": loss}
 
     history = loop.run(
@@ -155,17 +169,25 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
         on_epoch_end=on_epoch_end)
     elapsed_before = loop.elapsed_before
     resumed_from = None if ckpt is None else len(ckpt["history"])
+    report = method.report()
+    flops = _flops(model, method, history, graphs, ds.train.edge_label_index.to(device), num_train,
+                   config.batch_size, steps_per_epoch, test_pairs, report, sampler)
 
     results = build_results(
         run_id=run_id, config=config.to_dict(), method_name=config.method,
         target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
-        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=method.report(),
+        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
         wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
-        extra={"encoder_refresh": ENCODER_REFRESH if node_features is None else "fixed",
+        extra={"encoder_refresh": ("fixed" if node_features is not None else
+                                   "sampled" if training_graph.sampled else ENCODER_REFRESH),
+               "training_graph": {**training_graph.describe(),
+                                  "sampler": None if sampler is None else sampler.backend},
                "leaky_embeddings": config.leaky_embeddings, "node_features": features_info,
                "steps_per_epoch": steps_per_epoch,
                "threads": torch.get_num_threads(), **dp.describe(),
                "resumed_from_epoch": resumed_from,
+               "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
+               "flops": flops,
                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     )
     dp.on_writer(lambda: write_results(options.results_dir, results))
@@ -220,14 +242,53 @@ def checkpoint_to_resume(options: RunOptions, run_id: str, config: RunConfig, no
     return ckpt
 
 
-def _prepare_graphs(model, ds, device: torch.device) -> dict[str, Any]:
-    """Each split's message-passing graph prepared once (val shares train's graph object)."""
+def _flops(model, method, history, graphs, train_pairs, num_train: int, batch_size: int, steps_per_epoch: int,
+           test_pairs, report, sampler=None) -> dict[str, Any]:
+    """FLOPs of training (each step runs the encoder on the whole training graph, or with
+    ``sampler`` on one batch's sampled computation graph: counted on a batch drawn with a
+    fixed seed, an estimate of the mean, and the head on the step's pairs) and of inference
+    (scoring the test split: the encoder once, the head per pair), counted from the layers'
+    shapes (:mod:`gnn_sparse.training.flops`)."""
+    def step_inputs(rows: int):
+        pairs = train_pairs[:, :rows]
+        return (graphs["train"], pairs) if sampler is None else sampler.sample_pairs(pairs, torch.Generator().manual_seed(0))
+
+    step = count_forward_flops(model, lambda: model(*step_inputs(batch_size)))
+    last = num_train - (steps_per_epoch - 1) * batch_size
+    tail = step if last == batch_size else count_forward_flops(model, lambda: model(*step_inputs(last)))
+    epoch = {k: (steps_per_epoch - 1) * f + tail.get(k, 0) for k, f in step.items()}
+    inference = count_forward_flops(model, lambda: predict(model, graphs["test"], test_pairs))
+    inference.update(_chunked_propagation_flops(model, graphs["test"]))
+    probe = (report.get("exploitation_probe") or {}).get("forwards", 0)
+    flops = run_flops(method, history, epoch, step, inference, probe)
+    flops["inference_unit"] = f"the test split ({test_pairs.size(1)} pairs)"
+    return flops
+
+
+def _chunked_propagation_flops(model, graph) -> dict[str, int]:
+    """GCN propagation of the layer-by-layer evaluation on a :class:`CSRGraph`, which the
+    forward hooks do not see (it calls each ``GCNConv``'s linear part only): ``2 E C`` per
+    layer over the listed edges plus one self-loop per node."""
+    encoder = getattr(model, "encoder", None)
+    if not isinstance(graph, CSRGraph) or type(encoder).__name__ != "GCNEncoder":
+        return {}
+    edges = graph.num_edges + graph.num_nodes
+    return {f"encoder.convs.{i}{PROPAGATION}": propagation_flops(edges, conv.out_channels)
+            for i, conv in enumerate(encoder.convs)}
+
+
+def _prepare_graphs(model, ds, device: torch.device, csr: bool = False) -> dict[str, Any]:
+    """Each split's message-passing graph prepared once (val shares train's graph object);
+    with ``csr``, as in-neighbour lists (:class:`CSRGraph`: sampling, chunked evaluation)."""
     prepared: dict[int, Any] = {}
     graphs = {}
     for split in ("train", "val", "test"):
         edge_index = getattr(ds, split).edge_index
         if id(edge_index) not in prepared:
-            prepared[id(edge_index)] = graph_to(model.prepare(edge_index), device)
+            graph = model.prepare(edge_index)
+            if csr and graph is not None:
+                graph = CSRGraph.from_prepared(graph, ds.num_nodes)
+            prepared[id(edge_index)] = graph.to(device) if isinstance(graph, CSRGraph) else graph_to(graph, device)
         graphs[split] = prepared[id(edge_index)]
     return graphs
 

@@ -63,6 +63,8 @@ class ImageRunConfig(DictConfig):
     :mod:`baselines.link_prediction`): ``pretrain_epochs``, ``admm_epochs``,
     ``retrain_epochs`` (its run has their sum, not ``epochs``), ``rho``, ``rho_factor``; it
     uses its own optimizer (SGD lr 0.05, no momentum or weight decay, as the original).
+    ``exploitation_probe``: measure :math:`L_g` per mask update (one extra forward per update;
+    off for timing runs).
     ``method_options``: extra options of a plug-in method.
     ``device``: where the run happened (not compared on resume).
     """
@@ -102,6 +104,7 @@ class ImageRunConfig(DictConfig):
     retrain_epochs: int | None = None
     rho: float = 0.01
     rho_factor: float = 1.0
+    exploitation_probe: bool = True
 
     method_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0

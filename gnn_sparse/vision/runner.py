@@ -31,10 +31,12 @@ from typing import Any, Callable
 
 import torch
 
+from gnn_sparse.sparsity.flops import count_forward_flops
 from gnn_sparse.training.config import ConfigError
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
+from gnn_sparse.training.flops import run_flops
 from gnn_sparse.training.results import build_results, checkpoint_path, write_results
 from gnn_sparse.training.run_files import metrics_path, write_run_config
 from gnn_sparse.training.runner import RunOptions, layer_sparsity, previous_run
@@ -145,7 +147,8 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
 
     def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
         train.set_epoch(epoch)
-        stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp)
+        stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp,
+                            probe=method.observe_step)
         return {"train_loss": stats["loss"], "train_accuracy": 100.0 * stats["accuracy"]}
 
     loop = EpochLoop(method, model, dp, steps_per_epoch, rng_holder, checkpoint_path(options.results_dir, run_id),
@@ -157,18 +160,41 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
         ckpt=ckpt, on_epoch_end=on_epoch_end)
     elapsed_before = loop.elapsed_before
     resumed_from = None if ckpt is None else len(ckpt["history"])
+    report = method.report()
+    flops = _flops(model, method, history, data, config.batch_size, device, report)
 
     results = build_results(
         run_id=run_id, config=config.to_dict(), method_name=config.method,
         target_sparsity=method.target_sparsity, dataset=_dataset_info(config, data, model), history=history,
-        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=method.report(),
+        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
         wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
         extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
                "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
+               "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
+               "flops": flops,
                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
     )
     dp.on_writer(lambda: write_results(options.results_dir, results))
     return results
+
+
+def _flops(model, method, history, data: ImageSplits, batch_size: int, device, report) -> dict[str, Any]:
+    """FLOPs per image, counted from the layers' shapes on one image (eval mode), times the
+    training images per epoch and the batch per step; inference is per image, as in the
+    paper's Table II (:mod:`gnn_sparse.training.flops`)."""
+    was_training = model.training
+    model.eval()
+    x, _ = data.val.batch(torch.arange(1), None, torch.Generator())
+    try:
+        image = count_forward_flops(model, lambda: model(x.to(device)))
+    finally:
+        model.train(was_training)
+    epoch = {k: f * len(data.train) for k, f in image.items()}
+    step = {k: f * batch_size for k, f in image.items()}
+    probe = (report.get("exploitation_probe") or {}).get("forwards", 0)
+    flops = run_flops(method, history, epoch, step, image, probe)
+    flops["inference_unit"] = "one image"
+    return flops
 
 
 def _dataset_info(config: ImageRunConfig, data: ImageSplits, model: torch.nn.Module) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Protocol
 import torch
 from torch import nn
 
-from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess
+from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess, unwrap
 
 
 class Steppable(Protocol):
@@ -36,6 +36,7 @@ def train_epoch(
     device: torch.device | str,
     loss_hook: Callable[[torch.Tensor], torch.Tensor] | None = None,
     shard: SingleProcess = SINGLE_PROCESS,
+    probe: Callable[[torch.Tensor, Callable[[], torch.Tensor]], None] | None = None,
 ) -> dict[str, float]:
     """Train ``model`` for one pass over ``loader``.
 
@@ -56,6 +57,11 @@ def train_epoch(
             and the weight of its mean loss (default: all of it, weight 1; see
             :mod:`gnn_sparse.training.distributed`). ``loader`` must then yield the same
             batches on every rank; ``model`` is the DDP-wrapped module.
+        probe (callable, optional): ``probe(loss, closure)`` after each ``optimizer.step()``
+            and before ``sparsifier.step()``, ``closure()`` recomputing the batch's loss with
+            the current weights (the exploitation probe,
+            :class:`~gnn_sparse.sparsity.exploitation.ExploitationProbe`; e.g.
+            ``method.observe_step``).
 
     Returns:
         ``{"loss": mean cross-entropy, "accuracy": fraction correct (under the weights as
@@ -80,13 +86,12 @@ def train_epoch(
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         logits = model(x)
-        if len(y):
-            loss = nn.functional.cross_entropy(logits, y)
-            weighted = loss if weight == 1.0 else loss * weight  # |B_r| W / |B|: DDP's average = global mean
-        else:  # an empty share of a last batch smaller than the world: no loss, but DDP needs a backward
-            loss = weighted = logits.sum()
+        loss = _cross_entropy(logits, y)
+        weighted = loss if weight == 1.0 or not len(y) else loss * weight  # |B_r| W / |B|: DDP's average = global mean
         (loss_hook(weighted) if loss_hook is not None else weighted).backward()
         optimizer.step()
+        if probe is not None:  # on every rank, even with an empty share: the probe's state must agree
+            probe(loss, lambda x=x, y=y: _cross_entropy(unwrap(model)(x), y))
         if sparsifier is not None:
             sparsifier.step()
         total_loss += loss.detach() * len(y)
@@ -95,6 +100,12 @@ def train_epoch(
         steps += 1
     return _finish("train_epoch", shard.all_sum(total_loss), shard.all_sum(correct), samples,
                    start) | {"steps": steps}
+
+
+def _cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean cross-entropy; an empty share of a last batch smaller than the world has no
+    loss, but DDP needs a backward: ``logits.sum()`` (0) then."""
+    return nn.functional.cross_entropy(logits, y) if len(y) else logits.sum()
 
 
 @torch.no_grad()

@@ -73,7 +73,7 @@ def test_cache_hit_miss_and_corrupt_file(tmp_path, monkeypatch):
         raise AssertionError("recomputed despite a valid cache entry")
 
     with monkeypatch.context() as m:
-        m.setattr(twalk, "temporal_random_walks", no_walks)
+        m.setattr(twalk, "TemporalWalkSampler", no_walks)
         assert torch.equal(first, twalk_embeddings(*events("train"), 60, cache_dir=tmp_path, **SMALL))
 
     twalk_embeddings(*events("train"), 60, cache_dir=tmp_path, dim=4, **SMALL)  # other parameters

@@ -3,11 +3,12 @@ trainer (:mod:`gnn_sparse.training`).
 
 **Import direction.** ``baselines`` builds on ``gnn_sparse`` (the pruner already uses its
 layer selection, sparsity distributions and :class:`~gnn_sparse.sparsity.StaticSparse`), and
-``gnn_sparse``'s library code never imports ``baselines``. Importing this module registers
-``"admm"`` in :data:`gnn_sparse.training.methods.METHODS`; the application layer
-(:mod:`gnn_sparse.cli`, i.e. ``run_link_prediction.py``) imports it, so ``--method admm`` is
-a CLI choice. From Python: ``import baselines.link_prediction`` before
-``run(RunConfig(method="admm"))``.
+``gnn_sparse``'s library code never imports ``baselines``. :func:`register_admm` registers
+``"admm"`` in :data:`gnn_sparse.training.methods.METHODS`; the application layer (the command
+lines :mod:`gnn_sparse.cli` and :mod:`gnn_sparse.vision.cli`) calls it, so ``--method admm``
+is a CLI choice. From Python: ``from baselines.link_prediction import register_admm;
+register_admm()`` before ``run(RunConfig(method="admm"))``. Importing the module registers
+nothing (``tests/test_layering.py`` keeps the import direction).
 
 **Mapping onto the Method protocol.** :class:`ADMMMethod` is a thin wrapper: the phase logic
 (Z/U reset and updates, hard pruning, logs, checkpoint state) stays in
@@ -175,4 +176,8 @@ class ADMMMethod(Method):
         return f"{type(self).__name__}(schedule={self.schedule}, runner={self.runner!r})"
 
 
-register_method("admm", ADMMMethod, replace=True)
+def register_admm() -> None:
+    """Make ``"admm"`` a method of the trainer (:data:`gnn_sparse.training.methods.METHODS`),
+    hence a ``--method`` choice. Called by the application layer (the command lines), not on
+    import: importing this module changes nothing. Calling it again is harmless."""
+    register_method("admm", ADMMMethod, replace=True)

@@ -40,7 +40,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from gnn_sparse.cli import OneLineErrorParser, build_parser, configs_from_args
 from gnn_sparse.reports.grid import (
     DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD, IMAGE_METHODS,
     IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c,
@@ -48,6 +47,8 @@ from gnn_sparse.reports.grid import (
 )
 from gnn_sparse.reports.records import NoRunsError
 from gnn_sparse.reports.report import write_report
+from gnn_sparse.training.options import configs_from_args, run_arguments
+from gnn_sparse.utils.arguments import OneLineErrorParser
 from gnn_sparse.utils.io import atomic_write_json
 
 PROG = "run_link_prediction.py"
@@ -356,12 +357,12 @@ def _base_config(rest: Sequence[str], dataset: str):
     """The single-run options after the grid's own, as ``(RunConfig, args)`` (an
     ``ImageRunConfig`` and the image runner's options for an image dataset)."""
     if is_image_dataset(dataset):
-        from gnn_sparse.vision.cli import build_parser as image_parser, configs_from_args as image_configs
+        from gnn_sparse.vision.options import configs_from_args as image_configs, image_run_arguments
 
-        single, to_configs = image_parser(), image_configs
+        parent, to_configs = image_run_arguments(), image_configs
     else:
-        single, to_configs = build_parser(), configs_from_args
-    single.prog = f"{PROG} compare"
+        parent, to_configs = run_arguments(), configs_from_args
+    single = OneLineErrorParser(prog=f"{PROG} compare", parents=[parent])
     args = single.parse_args([*rest, "--dataset", dataset])
     for dest, flag in GRID_OWNED.items():
         value, default = getattr(args, dest), single.get_default(dest)
@@ -385,8 +386,6 @@ def compare_main(argv: Sequence[str]) -> int:
     image = is_image_dataset(args.dataset)
     args.sparsities = args.sparsities or list(IMAGE_SPARSITIES if image else DEFAULT_SPARSITIES)
     try:
-        if image:
-            import baselines.link_prediction  # noqa: F401  registers admm, as the image runner does
         base, single = _base_config(rest, args.dataset)
         if not image:
             _check_dataset(base.dataset)

@@ -1,7 +1,7 @@
 """The methods of the image runner: exactly the link-prediction trainer's registry.
 
 Dense, DST-EE, RigL, SET, static (:mod:`gnn_sparse.training.methods`) and ADMM
-(:mod:`baselines.link_prediction`, which registers ``"admm"`` when imported) run on an
+(:mod:`baselines.link_prediction`, registered by the command lines with ``register_admm()``) run on an
 :class:`~gnn_sparse.vision.config.ImageRunConfig` unchanged: they mask
 ``model.sparsifiable(config.sparsify)`` (every CNN of :mod:`gnn_sparse.vision` has it, see
 :class:`~gnn_sparse.vision.layers.SparsifiableCNN`) at ``config.sparsity`` with
@@ -10,7 +10,6 @@ Dense, DST-EE, RigL, SET, static (:mod:`gnn_sparse.training.methods`) and ADMM
 """
 from __future__ import annotations
 
-import baselines.link_prediction  # noqa: F401  registers --method admm (baselines builds on gnn_sparse)
 from gnn_sparse.training.methods import METHODS, Method, build_method
 
 

@@ -1,16 +1,19 @@
 """``--method admm``: the ADMM baseline through the link-prediction trainer and the CLI."""
 import json
+import subprocess
 import sys
 
 import pytest
 import torch
 
-from baselines.link_prediction import ADMMMethod
+from baselines.link_prediction import ADMMMethod, register_admm
 from gnn_sparse.cli import build_parser, main
 from gnn_sparse.training import REQUIRED_KEYS, ConfigError, RunConfig, RunOptions, run
 from gnn_sparse.training.methods import METHODS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+register_admm()
 
 KEYS = {"epoch", "update", "rho", "w_minus_z", "z_change", "val_accuracy_if_pruned"}
 
@@ -30,8 +33,16 @@ def _exact(numel, sparsity=0.9):
     return 1 - round((1 - sparsity) * numel) / numel
 
 
+def test_registered_by_the_application_not_on_import():
+    """Importing baselines registers nothing; register_admm() (the command lines call it) does."""
+    code = ("import baselines.link_prediction as lp; from gnn_sparse.training.methods import METHODS; "
+            "before = 'admm' in METHODS; lp.register_admm(); print(before, METHODS['admm'] is lp.ADMMMethod)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["False", "True"], proc.stderr
+
+
 def test_registered_and_in_the_cli():
-    assert "admm" in METHODS
+    assert METHODS["admm"] is ADMMMethod
     text = build_parser().format_help()
     for flag in ("--pretrain-epochs", "--admm-epochs", "--retrain-epochs", "--rho ", "--rho-factor"):
         assert flag in text

@@ -2,11 +2,13 @@
 switching the probe off changes nothing but the diagnostics."""
 import pytest
 
-import baselines.link_prediction  # noqa: F401  registers admm
+from baselines.link_prediction import register_admm
 from gnn_sparse.training import RunOptions, run
 from gnn_sparse.vision import load_digits_splits
 from gnn_sparse.vision.config import ImageRunConfig
 from gnn_sparse.vision.runner import run_image
+
+register_admm()  # --method admm, as the command lines do
 
 
 def _run(tmp_path, config, dataset, name):

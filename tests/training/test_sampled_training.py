@@ -3,6 +3,7 @@ training sample, chunked evaluation, the size rule, the lazy embedding optimizer
 import pytest
 import torch
 
+from baselines.link_prediction import register_admm
 from gnn_sparse.models import build_link_predictor
 from gnn_sparse.models import link_predictor
 from gnn_sparse.models.sampling import CSRGraph, NeighborSampler
@@ -11,7 +12,7 @@ from gnn_sparse.training import graph_mode
 from gnn_sparse.training.loop import evaluate
 from gnn_sparse.training.optim import LazySGD
 
-import baselines.link_prediction  # noqa: F401  registers admm
+register_admm()  # --method admm, as the command lines do
 
 
 def _opts(tmp_path, **kw):

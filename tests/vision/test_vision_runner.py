@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from baselines.link_prediction import register_admm
 from gnn_sparse.reports import load_runs
 from gnn_sparse.training import REQUIRED_KEYS, ConfigError, read_index
 from gnn_sparse.vision import erk_sparsities, load_digits_splits
 from gnn_sparse.vision.cli import main
 from gnn_sparse.vision.config import ImageRunConfig
 from gnn_sparse.vision.runner import RunOptions, build_image_model, run_image
+
+register_admm()  # --method admm, as the command lines do
 
 SPARSITY = 0.9
 TIMING_KEYS = ("time_s", "train_time_s")

@@ -1,8 +1,17 @@
-"""``run_link_prediction.py``: train and evaluate the GCN link predictor with any method.
+"""``run_link_prediction.py``: the application layer of link prediction.
 
-Bad input (an unknown method, dataset or encoder; a value out of range; ``--device cuda``
-without a GPU; an unwritable results folder; ``--resume`` against a different config) exits
-with code 2 and one line on stderr, never a traceback.
+Three subcommands: ``train`` (one run per seed; the default, so ``run_link_prediction.py
+--epochs 5`` is ``run_link_prediction.py train --epochs 5``), ``compare`` (a comparison grid
+and its report, :mod:`gnn_sparse.reports.compare`) and ``report`` (the report again, from
+the results). ``train`` and ``compare`` take the same single-run options
+(:func:`gnn_sparse.training.options.run_arguments`, given to both through ``parents=``).
+This layer also registers the ADMM baseline (``--method admm``,
+:func:`baselines.link_prediction.register_admm`) and sets up logging (``--log-level``).
+
+Bad input (an unknown method, dataset or encoder; a value out of range or not finite;
+``--device cuda`` without a GPU; an unwritable results folder; ``--resume`` against a
+different config) exits with code 2 and one line on stderr naming the flag, never a
+traceback.
 """
 from __future__ import annotations
 
@@ -10,42 +19,72 @@ import argparse
 import sys
 from typing import Sequence
 
-import torch
-
 from baselines.link_prediction import register_admm
 from gnn_sparse.data.errors import DataError
+from gnn_sparse.reports.compare import add_compare_parser, add_report_parser, compare_main, report_main
 from gnn_sparse.training import ConfigError, RunConfig, RunOptions, run, summary_table
 from gnn_sparse.training.distributed import is_main_process, shutdown
-from gnn_sparse.training.options import configs_from_args, run_arguments
-from gnn_sparse.utils.arguments import OneLineErrorParser
+from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
+from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser, flag_error
 from gnn_sparse.utils.logs import configure_logging
 
-def build_parser() -> argparse.ArgumentParser:
-    """The single-run command line; ``--method`` offers every method, ADMM included."""
+PROG = "run_link_prediction.py"
+SUBCOMMANDS = ("train", "compare", "report")
+
+
+def with_subcommand(argv: Sequence[str]) -> list[str]:
+    """``argv`` with ``train`` in front when it names no subcommand (and is not a request
+    for the overall help), so that every command line from before the subcommands works."""
+    argv = list(argv)
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
+        return argv
+    return ["train", *argv]
+
+
+def build_parsers(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line and its subcommands' parsers, ``{"train": ..., "compare": ...,
+    "report": ...}``. ``argv`` (after ``compare``) chooses ``compare``'s single-run options:
+    the image runner's for an image ``--dataset``."""
     register_admm()
-    p = OneLineErrorParser(prog="run_link_prediction.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                           parents=[run_arguments()],
-                           description="Temporal link prediction with a GCN encoder and the paper's two fully "
-                                       "connected layers, trained dense or sparse (DST-EE, RigL, SET, static). "
-                                       "Without arguments: DST-EE at 90%% sparsity on the embedded synthetic graph.")
-    p.add_argument("--export-sparse", default=None, metavar="PATH",
-                   help="after the run (trained now or finished before), write its last-epoch model with the "
-                        "masked weights as torch.sparse_csr to PATH (several seeds: PATH with -seedN); load with "
-                        "gnn_sparse.training.export.load_link_predictor")
-    return p
+    p = OneLineErrorParser(
+        prog=PROG, formatter_class=HelpFormatter,
+        description="Temporal link prediction with a GCN encoder and the paper's two fully connected "
+                    "layers, trained dense or sparse (DST-EE, RigL, SET, static) or pruned with ADMM.",
+        epilog=f"Without a subcommand, {PROG} trains: '{PROG}' alone runs DST-EE at 90% sparsity on "
+               f"the embedded synthetic graph. '{PROG} SUBCOMMAND --help' lists a subcommand's options.")
+    sub = p.add_subparsers(dest="command", title="subcommands", metavar="{train,compare,report}")
+    common = dict(formatter_class=HelpFormatter)
+    train = sub.add_parser(
+        "train", parents=[run_arguments()], **common,
+        help="train and evaluate one run per seed (the default subcommand)",
+        description="Train and evaluate the link predictor, one run per --seed, then print a summary "
+                    "table. Without options: DST-EE at 90% sparsity on the embedded synthetic graph.")
+    train.add_argument("--export-sparse", default=None, metavar="PATH",
+                       help="after the run (trained now or finished before), write its last-epoch model with "
+                            "the masked weights as torch.sparse_csr to PATH (several seeds: PATH with -seedN); "
+                            "load with gnn_sparse.training.export.load_link_predictor")
+    commands = {"train": train,
+                "compare": add_compare_parser(sub, argv, **common),
+                "report": add_report_parser(sub, **common)}
+    return p, commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (see :func:`build_parsers`)."""
+    return build_parsers()[0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ("compare", "report"):  # grid subcommands (issue 6); a single run has no positional
-        from gnn_sparse.reports.compare import main as grid_main
-
-        register_admm()
-        return grid_main(argv)
-    parser = build_parser()
+    argv = with_subcommand(sys.argv[1:] if argv is None else argv)
+    parser, commands = build_parsers(argv[1:] if argv[:1] == ["compare"] else ())
     args = parser.parse_args(argv)
+    command = commands[args.command]
+    if args.command == "compare":
+        return compare_main(args, command, argv[1:])
+    if args.command == "report":
+        return report_main(args, command, argv[1:])
     run_one = run if args.export_sparse is None else _exporting(args)
-    return run_and_summarise(parser, args, configs_from_args, run_one, errors=(ConfigError, DataError))
+    return run_and_summarise(command, args, configs_from_args, run_one, errors=(ConfigError, DataError))
 
 
 def _exporting(args):
@@ -77,10 +116,7 @@ def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)
     results = []
     configure_logging(args.log_level or ("WARNING" if args.quiet else "INFO"))
     try:
-        if args.threads is not None:
-            if args.threads <= 0:
-                raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
-            torch.set_num_threads(args.threads)
+        set_threads(args.threads)
         configs = make_configs(args)
         for config in configs:
             name = args.run_name
@@ -90,7 +126,7 @@ def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)
                                  force=args.force, quiet=args.quiet)
             results.append(run_one(config, options))
     except errors as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        print(f"{parser.prog}: error: {flag_error(err, parser)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; the last finished epoch is checkpointed, rerun with --resume",
@@ -101,6 +137,7 @@ def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)
         print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
     shutdown(synchronize=True)  # under torchrun: every rank is done before any tears down
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

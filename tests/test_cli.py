@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gnn_sparse.cli import build_parser, main
+from gnn_sparse.cli import build_parser, build_parsers, main, with_subcommand
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,17 +21,17 @@ def keep_thread_count():
 def _error_line(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
-    assert err[0].startswith("run_link_prediction.py: error: ")
+    assert err[0].startswith("run_link_prediction.py train: error: ")
     return err[0]
 
 
 @pytest.mark.parametrize("argv, match", [
     (["--method", "admm2"], "invalid choice: 'admm2'"),
     (["--encoder", "gat"], "invalid choice: 'gat'"),
-    (["--sparsity", "1.0"], "sparsity must be in [0, 1)"),
-    (["--sparsity", "-0.5"], "sparsity must be in [0, 1)"),
-    (["--epochs", "0"], "epochs must be a positive integer"),
-    (["--batch-size", "0"], "batch_size must be a positive integer"),
+    (["--sparsity", "1.0"], "--sparsity must be in [0, 1)"),
+    (["--sparsity", "-0.5"], "--sparsity must be in [0, 1)"),
+    (["--epochs", "0"], "--epochs must be an integer in [1, "),
+    (["--batch-size", "0"], "--batch-size must be an integer in [1, "),
     (["--dataset", "no-such-graph"], "unknown dataset 'no-such-graph'"),
     (["--device", "gpu"], "unknown device 'gpu'"),
     (["--method-option", "rho"], "KEY=VALUE"),
@@ -80,17 +80,59 @@ def test_log_lines_reach_the_user(capsys, tmp_path):
     assert err.count("mask update t=5 ") == 1  # shown once, however often logging was set up
 
 
-def test_help_documents_every_flag_with_its_default():
-    parser = build_parser()
+def test_help_documents_every_flag_with_its_default_once():
+    parser = build_parsers()[1]["train"]
     for action in parser._actions:
         assert action.help, action.option_strings
-    text = parser.format_help()
-    for default in ("(default: 0.9)", "(default: 500)", "(default: 0.0005)", "(default: 1024)", "(default: 50)"):
+    text = " ".join(parser.format_help().split())
+    for default in ("(default: 0.9)", "(default: 500)", "(default: 0.0005)", "(default: 1024)", "(default: 50)",
+                    "(default: 0)"):
         assert default in text
+    assert "(default: None)" not in text and "(default: [])" not in text
+    # help that states its own default, and plain switches: nothing appended
+    for flag in ("--data-root", "--threads", "--log-level", "--num-neighbors", "--resume", "--force", "--quiet"):
+        help_text = " ".join(next(a.help for a in parser._actions if flag in a.option_strings).split())
+        assert text.count(help_text) == 1 and not text.split(help_text)[1].startswith(" (default"), flag
+
+
+def test_help_lists_the_subcommands_and_train_is_the_default():
+    text = build_parser().format_help()
+    for line in ("train ", "compare ", "report "):
+        assert f"    {line}" in text
+    assert with_subcommand([]) == ["train"] and with_subcommand(["--epochs", "3"]) == ["train", "--epochs", "3"]
+    assert with_subcommand(["--help"]) == ["--help"] and with_subcommand(["report"]) == ["report"]
+    args = build_parser().parse_args(with_subcommand(["--epochs", "3"]))
+    assert (args.command, args.epochs) == ("train", 3)
+
+
+@pytest.mark.parametrize("short, long, value", [
+    ("--c", "--exploration-c", 0.05), ("--eps", "--exploration-eps", 0.5), ("--c-decay", "--exploration-c-decay", 0.8),
+    ("--c-decay-interval", "--exploration-c-decay-interval", 7), ("--lr", "--learning-rate", 0.2),
+    ("--rho", "--admm-rho", 0.3), ("--rho-factor", "--admm-rho-factor", 1.1),
+    ("--neg-ratio", "--negatives-per-positive", 2.0),
+])
+def test_long_flags_beside_the_short_ones(short, long, value):
+    top = build_parser()
+    a = top.parse_args(["train", short, str(value)])
+    b = top.parse_args(["train", long, str(value)])
+    assert a == b and vars(a)[short[2:].replace("-", "_")] == value
+    assert top.parse_args(["compare", long, str(value)]) == top.parse_args(["compare", short, str(value)])
+
+
+def test_compare_takes_the_single_run_options_through_parents():
+    top, commands = build_parsers()
+    train_flags = {s for a in commands["train"]._actions for s in a.option_strings} - {"--export-sparse"}
+    compare_flags = {s for a in commands["compare"]._actions for s in a.option_strings}
+    assert train_flags <= compare_flags and {"--methods", "--preset", "--log-level"} <= compare_flags
+    args = top.parse_args(["compare", "--methods", "rigl", "--encoder", "sage", "--exploration-c", "0.1"])
+    assert (args.methods, args.encoder, args.c) == (["rigl"], "sage", 0.1)
+    image = build_parsers(["--dataset", "digits"])[1]["compare"]
+    assert "--model" in {s for a in image._actions for s in a.option_strings}
+    assert "--log-level" in {s for a in commands["report"]._actions for s in a.option_strings}
 
 
 def test_no_traceback_in_a_real_process(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "run_link_prediction.py"), "--sparsity", "2",
                            "--results-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "run_link_prediction.py: error: sparsity must be in [0, 1), got 2.0"
+    assert proc.stderr.strip() == "run_link_prediction.py train: error: --sparsity must be in [0, 1), got 2.0"

@@ -15,7 +15,7 @@ def keep_thread_count():
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--num-neighbors", "10", "-3"], "each fan-out must be a positive integer or -1 (every neighbour), got -3"),
+    (["--num-neighbors", "10", "-3"], "each fan-out must be a positive integer or -1 (every neighbour), at most 2147483647, got -3"),
     (["--num-neighbors", "0"], "each fan-out must be a positive integer or -1"),
     (["--num-neighbors", "10", "10", "10"], "gives 3 fan-outs for 2 GNN layers (--num-layers)"),
     (["--num-layers", "3", "--num-neighbors", "5", "5"], "gives 2 fan-outs for 3 GNN layers"),
@@ -30,7 +30,7 @@ def test_bad_sampling_input_exits_2_with_one_line(argv, match, capsys, tmp_path)
         sys.exit(main([*argv, "--results-dir", str(tmp_path), "--quiet", "--epochs", "1"]))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("run_link_prediction.py: error: "), err
+    assert len(err) == 1 and err[0].startswith("run_link_prediction.py train: error: "), err
     assert match in err[0]
 
 

@@ -47,12 +47,12 @@ from gnn_sparse.reports.grid import (
 )
 from gnn_sparse.reports.records import NoRunsError
 from gnn_sparse.reports.report import write_report
-from gnn_sparse.training.options import configs_from_args, run_arguments
-from gnn_sparse.utils.arguments import OneLineErrorParser
+from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
+from gnn_sparse.utils.arguments import flag_error
 from gnn_sparse.utils.io import atomic_write_json
+from gnn_sparse.utils.logs import LOG_LEVELS, configure_logging
 
 PROG = "run_link_prediction.py"
-SUBCOMMANDS = ("compare", "report")
 MANIFEST_DIR = "compare"
 GRID_OWNED = {"method": "--methods", "sparsity": "--sparsities", "seed": "--seeds", "run_name": None,
               "resume": None}
@@ -254,14 +254,6 @@ def _record_failure(manifest, name, key, err, counts, log, where) -> None:
 
 # --------------------------------------------------------------------------- CLI
 
-class _Parser(OneLineErrorParser):
-    """No abbreviations, so that ``--method`` is not taken for ``--methods`` but refused as a
-    single-run option the grid sets itself."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, allow_abbrev=False, **kwargs)
-
-
 def _c_sparsity(text: str):
     if text == "all":
         return text
@@ -276,49 +268,75 @@ def _grid_arguments(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     grid ``compare`` recorded, else what the results hold)."""
     d = (lambda value: value) if defaults else (lambda value: None)
     recorded = "" if defaults else " (default: the grid compare recorded, else the runs found)"
-    p.add_argument("--dataset", default="synthetic",
-                   help="registry name or edge-list path, as for a single run, or an image dataset "
-                        "(digits, cifar10, cifar100: the grid then runs the image runner, "
-                        "'python -m gnn_sparse.vision', with its options) (default: synthetic)")
-    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
-                   help="methods of the grid" + (recorded or f" (default: {' '.join(DEFAULT_METHODS)}, "
-                                                 f"those registered; images: {' '.join(IMAGE_METHODS)})"))
-    p.add_argument("--sparsities", nargs="+", type=float, default=None, metavar="S",
-                   help="target sparsities" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SPARSITIES))}; "
-                                               f"images: {' '.join(map(str, IMAGE_SPARSITIES))})"))
-    p.add_argument("--seeds", nargs="+", type=int, default=d(list(DEFAULT_SEEDS)), metavar="SEED",
-                   help="seeds" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SEEDS))})"))
-    p.add_argument("--c-values", nargs="+", type=float, default=d(list(DEFAULT_C_VALUES)), metavar="C",
-                   help="DST-EE exploration coefficients of the Fig. 3 study"
-                        + (recorded or f" (default: {' '.join(f'{c:g}' for c in DEFAULT_C_VALUES)})"))
-    p.add_argument("--c-sparsity", nargs="+", type=_c_sparsity, default=None, metavar="S",
-                   help="sparsities at which DST-EE runs at every --c-values (elsewhere only at --c); "
-                        "'all' for every sparsity" + (recorded or " (default: the highest sparsity)"))
-    p.add_argument("--results-dir", default="results", help="folder of the runs' results (default: results)")
-    p.add_argument("--reports-dir", default="reports",
-                   help="the report goes to REPORTS_DIR/<dataset>/ (default: reports)")
+    grid = p.add_argument_group("the grid")
+    grid.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                      help="methods of the grid" + (recorded or f" (default: {' '.join(DEFAULT_METHODS)}, "
+                                                    f"those registered; images: {' '.join(IMAGE_METHODS)})"))
+    grid.add_argument("--sparsities", nargs="+", type=float, default=None, metavar="S",
+                      help="target sparsities" + (recorded or " (default: "
+                                                  f"{' '.join(map(str, DEFAULT_SPARSITIES))}; "
+                                                  f"images: {' '.join(map(str, IMAGE_SPARSITIES))})"))
+    grid.add_argument("--seeds", nargs="+", type=int, default=d(list(DEFAULT_SEEDS)), metavar="SEED",
+                      help="seeds" + (recorded or f" (default: {' '.join(map(str, DEFAULT_SEEDS))})"))
+    grid.add_argument("--c-values", "--exploration-c-values", nargs="+", type=float,
+                      default=d(list(DEFAULT_C_VALUES)), metavar="C", dest="c_values",
+                      help="DST-EE exploration coefficients of the Fig. 3 study"
+                           + (recorded or f" (default: {' '.join(f'{c:g}' for c in DEFAULT_C_VALUES)})"))
+    grid.add_argument("--c-sparsity", nargs="+", type=_c_sparsity, default=None, metavar="S",
+                      help="sparsities at which DST-EE runs at every --c-values (elsewhere only at --c); "
+                           "'all' for every sparsity" + (recorded or " (default: the highest sparsity)"))
+    grid.add_argument("--reports-dir", default="reports",
+                      help="the report goes to REPORTS_DIR/<dataset>/ (default: reports)")
 
 
-def build_compare_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} compare",
-                description="Train every missing run of a comparison grid (finished runs are reused, "
-                            "interrupted ones resumed), then write the report to REPORTS_DIR/<dataset>/. "
-                            "Any single-run option not set by the grid (e.g. --update-interval, --encoder, "
-                            "--threads, --quiet, --force) may follow and applies to every run; see "
-                            f"'{PROG} --help'.")
+def dataset_of(argv: Sequence[str]) -> str:
+    """The ``--dataset`` of a ``compare`` command line (``synthetic`` when absent): it decides
+    whose single-run options ``compare`` takes, the link-prediction runner's or the image
+    runner's."""
+    scout = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    scout.add_argument("--dataset", default="synthetic")
+    return scout.parse_known_args(argv)[0].dataset
+
+
+def add_compare_parser(subparsers, argv: Sequence[str] = (), **kwargs) -> argparse.ArgumentParser:
+    """The ``compare`` subcommand: the grid options plus, through ``parents=``, every option
+    of a single run (the image runner's when ``argv`` names an image ``--dataset``)."""
+    image = is_image_dataset(dataset_of(argv))
+    if image:
+        from gnn_sparse.vision.options import image_run_arguments
+
+        parent = image_run_arguments()
+    else:
+        parent = run_arguments()
+    p = subparsers.add_parser(
+        "compare", parents=[parent], allow_abbrev=False, **kwargs,
+        help="train every missing run of a comparison grid, then write its report",
+        description="Train every missing run of a comparison grid (finished runs are reused, interrupted "
+                    "ones resumed), then write the report to REPORTS_DIR/<dataset>/. Every single-run "
+                    "option not set by the grid (--update-interval, --encoder, --threads, --quiet, "
+                    "--force, ...) applies to every run; --epochs is the dense budget when the preset "
+                    "leaves it as configured, --c is DST-EE's c outside the c sweep. An image --dataset "
+                    "(digits, cifar10, cifar100) runs the image runner with its options ("
+                    f"'{PROG} compare --dataset digits --help' lists them).")
     _grid_arguments(p, defaults=True)
-    p.add_argument("--preset", default="paper", choices=list(PRESETS),
-                   help="epoch budgets: " + "; ".join(f"{n}: {pr.description}" for n, pr in PRESETS.items())
-                        + "; for images: " + "; ".join(f"{n}: {pr.description}" for n, pr in IMAGE_PRESETS.items())
-                        + " (default: paper)")
+    presets = IMAGE_PRESETS if image else PRESETS
+    p.add_argument("--preset", default="paper", choices=list(presets),
+                   help="epoch budgets: " + "; ".join(f"{n}: {pr.description}" for n, pr in presets.items()))
     return p
 
 
-def build_report_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} report",
-                description="Rebuild the comparison report of a dataset from existing results, without "
-                            "training, into REPORTS_DIR/<dataset>/.")
+def add_report_parser(subparsers, **kwargs) -> argparse.ArgumentParser:
+    """The ``report`` subcommand: the grid options, defaulting to what ``compare`` recorded."""
+    p = subparsers.add_parser(
+        "report", allow_abbrev=False, **kwargs,
+        help="rebuild a grid's report from existing results, without training",
+        description="Rebuild the comparison report of a dataset from existing results, without "
+                    "training, into REPORTS_DIR/<dataset>/.")
+    p.add_argument("--dataset", default="synthetic",
+                   help="registry name, edge-list path or image dataset, as given to compare")
+    p.add_argument("--results-dir", default="results", help="folder of the runs' results")
     _grid_arguments(p, defaults=False)
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", help="lowest level of the log lines shown")
     return p
 
 
@@ -353,40 +371,34 @@ def _c_sparsities(value, sparsities: Sequence[float]) -> list[float] | None:
     return sorted({normalise_sparsity(s) for s in value})
 
 
-def _base_config(rest: Sequence[str], dataset: str):
-    """The single-run options after the grid's own, as ``(RunConfig, args)`` (an
-    ``ImageRunConfig`` and the image runner's options for an image dataset)."""
-    if is_image_dataset(dataset):
-        from gnn_sparse.vision.options import configs_from_args as image_configs, image_run_arguments
-
-        parent, to_configs = image_run_arguments(), image_configs
+def _base_config(args: argparse.Namespace, parser: argparse.ArgumentParser, image: bool):
+    """The single-run options of ``args`` as one config (an ``ImageRunConfig`` for an image
+    dataset); :class:`GridError` for an option the grid sets itself."""
+    if image:
+        from gnn_sparse.vision.options import configs_from_args as to_configs
     else:
-        parent, to_configs = run_arguments(), configs_from_args
-    single = OneLineErrorParser(prog=f"{PROG} compare", parents=[parent])
-    args = single.parse_args([*rest, "--dataset", dataset])
+        to_configs = configs_from_args
     for dest, flag in GRID_OWNED.items():
-        value, default = getattr(args, dest), single.get_default(dest)
-        if value != default:
+        if getattr(args, dest) != parser.get_default(dest):
             hint = f"use {flag}" if flag else "compare names and resumes runs itself"
             raise GridError(f"--{dest.replace('_', '-')} is set by the grid ({hint})")
-    if args.threads is not None and args.threads <= 0:
-        raise GridError(f"--threads must be a positive integer, got {args.threads}")
-    return to_configs(args)[0], args
+    return to_configs(args)[0]
 
 
-def compare_main(argv: Sequence[str]) -> int:
-    """``compare ...``: run the grid's missing runs, then write the report. Exit code 0; 1
-    when some run failed (the report shows which); 2 on bad input; 130 when interrupted."""
+def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Sequence[str]) -> int:
+    """``compare``: run the grid's missing runs, then write the report. ``args`` were parsed by
+    the parser of :func:`add_compare_parser`; ``argv`` (after ``compare``) is recorded as the
+    command. Exit code 0; 1 when some run failed (the report shows which); 2 on bad input;
+    130 when interrupted."""
     from gnn_sparse.data.errors import DataError
     from gnn_sparse.training import METHODS, ConfigError
 
-    parser = build_compare_parser()
-    args, rest = parser.parse_known_args(argv)
     command = _command(["compare", *argv])
     image = is_image_dataset(args.dataset)
     args.sparsities = args.sparsities or list(IMAGE_SPARSITIES if image else DEFAULT_SPARSITIES)
+    configure_logging(args.log_level or ("WARNING" if args.quiet else "INFO"))
     try:
-        base, single = _base_config(rest, args.dataset)
+        base = _base_config(args, parser, image)
         if not image:
             _check_dataset(base.dataset)
         defaults = IMAGE_METHODS if image else DEFAULT_METHODS
@@ -398,12 +410,9 @@ def compare_main(argv: Sequence[str]) -> int:
         default_c = normalise_c(base.c)
         keys = expected_runs(methods, args.sparsities, args.seeds, args.c_values,
                              c_sparsities=c_sparsities, default_c=default_c)
-        if single.threads is not None:
-            import torch
-
-            torch.set_num_threads(single.threads)
+        set_threads(args.threads)
     except (GridError, ConfigError, DataError, ValueError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        print(f"{parser.prog}: error: {flag_error(err, parser)}", file=sys.stderr)
         return 2
 
     preset = (IMAGE_PRESETS if image else PRESETS)[args.preset]
@@ -421,8 +430,8 @@ def compare_main(argv: Sequence[str]) -> int:
     try:
         Path(args.results_dir).mkdir(parents=True, exist_ok=True)
         save_manifest(args.results_dir, dataset, manifest)
-        counts = run_grid(order, base, preset, results_dir=args.results_dir, force=single.force,
-                          quiet=single.quiet, manifest=manifest, dataset=dataset)
+        counts = run_grid(order, base, preset, results_dir=args.results_dir, force=args.force,
+                          quiet=args.quiet, manifest=manifest, dataset=dataset)
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; finished runs are kept and the last epoch is checkpointed: "
               "rerun the same command to continue", file=sys.stderr)
@@ -469,11 +478,10 @@ def _recorded_dataset_name(dataset: str) -> str:
     return _stem(Path(dataset))
 
 
-def report_main(argv: Sequence[str]) -> int:
-    """``report ...``: rebuild the report from existing results. Exit code 0, or 2 with one
-    line when there is nothing to report."""
-    parser = build_report_parser()
-    args = parser.parse_args(argv)
+def report_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Sequence[str]) -> int:
+    """``report``: rebuild the report from existing results (``args`` from the parser of
+    :func:`add_report_parser`). Exit code 0, or 2 with one line when there is nothing to report."""
+    configure_logging(args.log_level)
     dataset = _recorded_dataset_name(args.dataset)
     manifest = load_manifest(args.results_dir, dataset)
     grid = manifest.get("grid") or {}
@@ -497,9 +505,3 @@ def report_main(argv: Sequence[str]) -> int:
         return 2
     print(f"report: {out}/ (table.md, table.csv, figures, README.md)")
     return 0
-
-
-def main(argv: Sequence[str]) -> int:
-    """Dispatch ``compare ...`` / ``report ...`` (``argv[0]`` is the subcommand)."""
-    command, rest = argv[0], list(argv[1:])
-    return compare_main(rest) if command == "compare" else report_main(rest)

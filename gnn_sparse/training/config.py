@@ -1,6 +1,7 @@
 """The configuration of one training run: every option, its default and its checks."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -12,6 +13,32 @@ from gnn_sparse.sparsity.rules import DST_EE_C, DST_EE_C_DECAY, DST_EE_C_DECAY_I
 
 class ConfigError(ValueError):
     """An invalid option or an impossible request; the CLI prints it as one line, exit code 2."""
+
+
+MAX_EPOCHS = 1_000_000
+"""Cap on ``epochs`` and on each ADMM phase: far beyond any run of this toolkit, so only a
+typo or a hostile value (``1e30``) is refused instead of being run "forever"."""
+MAX_COUNT = 2**31 - 1
+"""Cap on batch sizes and step intervals (int32: what index tensors and counters hold)."""
+MAX_WIDTH = 65_536
+"""Cap on layer widths and on the walk and skip-gram sizes: a bound on typos (a 10**11-wide
+layer fails inside the allocator with a traceback), not a promise that any width below fits
+in memory."""
+MAX_SEED = 2**32 - 1
+"""Seeds go to numpy, which takes [0, 2**32)."""
+
+
+def check_int(name: str, value: Any, low: int, high: int) -> None:
+    """:class:`ConfigError` unless ``value`` is an int (not a bool) in ``[low, high]``."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def check_finite(name: str, value: Any) -> None:
+    """:class:`ConfigError` unless ``value`` is a finite real number (NaN and inf compare in
+    surprising ways, so every range check below starts here)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
 
 
 class DictConfig:
@@ -122,15 +149,19 @@ class RunConfig(DictConfig):
     device: str = "cpu"
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "embedding_dim", "hidden_dim", "out_dim", "num_layers",
-                     "fc_hidden", "update_interval", "c_decay_interval", "walks_per_node", "walk_length",
-                     "skipgram_window", "skipgram_negatives", "skipgram_epochs", "skipgram_workers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not 0.0 <= self.sparsity < 1.0:
-            raise ConfigError(f"sparsity must be in [0, 1), got {self.sparsity!r}")
+        ranges = {"epochs": (1, MAX_EPOCHS), "batch_size": (1, MAX_COUNT), "update_interval": (1, MAX_COUNT),
+                  "c_decay_interval": (1, MAX_COUNT), "num_layers": (1, 64), "seed": (0, MAX_SEED),
+                  **{n: (0, MAX_EPOCHS) for n in ("pretrain_epochs", "admm_epochs", "retrain_epochs")},
+                  **{n: (1, MAX_WIDTH) for n in ("embedding_dim", "hidden_dim", "out_dim", "fc_hidden",
+                                                 "walks_per_node", "walk_length", "skipgram_window",
+                                                 "skipgram_negatives", "skipgram_epochs", "skipgram_workers")}}
+        for name, (low, high) in ranges.items():
+            check_int(name, getattr(self, name), low, high)
+        for name in ("sparsity", "val_ratio", "test_ratio", "neg_ratio", "lr", "momentum", "weight_decay",
+                     "end_fraction", "drop_fraction", "c", "c_decay", "eps", "rho", "rho_factor"):
+            check_finite(name, getattr(self, name))
         checks = [
+            ("sparsity", 0 <= self.sparsity < 1, "in [0, 1)"),
             ("lr", self.lr > 0, "> 0"),
             ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
             ("weight_decay", self.weight_decay >= 0, ">= 0"),
@@ -139,19 +170,15 @@ class RunConfig(DictConfig):
             ("c", self.c >= 0, ">= 0"),
             ("c_decay", 0 < self.c_decay <= 1, "in (0, 1]"),
             ("eps", self.eps > 0, "> 0"),
-            ("neg_ratio", self.neg_ratio > 0, "> 0"),
+            ("neg_ratio", 0 < self.neg_ratio <= 1000, "in (0, 1000]"),
+            ("val_ratio", 0 < self.val_ratio < 1, "in (0, 1)"),
+            ("test_ratio", 0 < self.test_ratio < 1, "in (0, 1)"),
+            ("rho", self.rho > 0, "> 0"),
+            ("rho_factor", self.rho_factor > 0, "> 0"),
         ]
         for name, ok, rule in checks:
             if not ok:
                 raise ConfigError(f"{name} must be {rule}, got {getattr(self, name)!r}")
-        for name in ("pretrain_epochs", "admm_epochs", "retrain_epochs"):  # ADMM phases
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-        for name in ("rho", "rho_factor"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf"):
-                raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
         if self.nesterov and self.momentum == 0:
             raise ConfigError("nesterov needs momentum > 0 (pass --no-nesterov or --momentum > 0)")
         choices = {"lr_schedule": ("cosine", "constant"), "drop_schedule": ("cosine", "constant"),
@@ -169,9 +196,6 @@ class RunConfig(DictConfig):
         dt = self.walk_dt
         if dt is not None and not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and 0 < dt < float("inf")):
             raise ConfigError(f"walk_dt must be a finite number > 0 or None, got {self.walk_dt!r}")
-        if self.encoder == "twalk" and not 0 <= self.seed < 2**32:
-            raise ConfigError(f"--encoder twalk seeds its walks with the run seed, which must be in [0, 2**32), "
-                              f"got {self.seed}")
 
     def _check_num_neighbors(self) -> None:
         if self.embedding_optimizer not in ("auto", "dense", "lazy"):
@@ -186,9 +210,9 @@ class RunConfig(DictConfig):
             raise ConfigError(f"--num-neighbors applies to the GNN encoders (gcn, sage); --encoder {self.encoder} "
                               "has no message passing to sample")
         for k in fanouts:
-            if not isinstance(k, int) or isinstance(k, bool) or (k <= 0 and k != -1):
+            if not isinstance(k, int) or isinstance(k, bool) or (k <= 0 and k != -1) or k > MAX_COUNT:
                 raise ConfigError(f"--num-neighbors: each fan-out must be a positive integer or -1 "
-                                  f"(every neighbour), got {k!r}")
+                                  f"(every neighbour), at most {MAX_COUNT}, got {k!r}")
         if len(fanouts) not in (1, self.num_layers):
             raise ConfigError(f"--num-neighbors gives {len(fanouts)} fan-outs for {self.num_layers} GNN layers "
                               "(--num-layers): give one per layer, or one for all")

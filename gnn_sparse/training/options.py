@@ -12,13 +12,17 @@ import json
 from dataclasses import fields
 from typing import Sequence
 
+import torch
+
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
-from gnn_sparse.training.config import ConfigError, RunConfig
+from gnn_sparse.training.config import ConfigError, RunConfig, check_int
 from gnn_sparse.training.methods import METHODS
 from gnn_sparse.training.runner import RunOptions
 from gnn_sparse.utils.logs import LOG_LEVELS
 
 DEFAULTS = RunConfig()
+MAX_THREADS = 1024
+"""Cap on ``--threads`` (torch would take 10**20 and fail with an overflow traceback)."""
 
 
 def add_schedule_arguments(group, d) -> None:
@@ -30,10 +34,14 @@ def add_schedule_arguments(group, d) -> None:
                        help="initial fraction of active weights dropped and regrown per update")
     group.add_argument("--drop-schedule", default=d.drop_schedule, choices=["cosine", "constant"],
                        help="decay of the drop fraction over the steps")
-    group.add_argument("--c", type=float, default=d.c, help="DST-EE exploration coefficient c")
-    group.add_argument("--c-decay", type=float, default=d.c_decay, help="DST-EE: c is multiplied by this ...")
-    group.add_argument("--c-decay-interval", type=int, default=d.c_decay_interval, help="... every this many steps")
-    group.add_argument("--eps", type=float, default=d.eps, help="DST-EE epsilon in c ln(t) / (N + eps)")
+    group.add_argument("--c", "--exploration-c", type=float, default=d.c,
+                       help="DST-EE exploration coefficient c in the score |grad| + c ln(t) / (N + eps)")
+    group.add_argument("--c-decay", "--exploration-c-decay", type=float, default=d.c_decay,
+                       help="DST-EE: c is multiplied by this ...")
+    group.add_argument("--c-decay-interval", "--exploration-c-decay-interval", type=int, default=d.c_decay_interval,
+                       metavar="STEPS", help="... every this many steps")
+    group.add_argument("--eps", "--exploration-eps", type=float, default=d.eps,
+                       help="DST-EE epsilon in c ln(t) / (N + eps)")
     group.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                        help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
     group.add_argument("--exploitation-probe", action=argparse.BooleanOptionalAction, default=d.exploitation_probe,
@@ -43,8 +51,8 @@ def add_schedule_arguments(group, d) -> None:
 
 def add_rho_arguments(group, d) -> None:
     """ADMM's penalty coefficient and its growth factor."""
-    group.add_argument("--rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
-    group.add_argument("--rho-factor", type=float, default=d.rho_factor,
+    group.add_argument("--rho", "--admm-rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
+    group.add_argument("--rho-factor", "--admm-rho-factor", type=float, default=d.rho_factor,
                        help="rho is multiplied by this at each Z/U update (1: constant)")
 
 
@@ -83,7 +91,8 @@ def run_arguments() -> argparse.ArgumentParser:
                       help="chronological (oldest/next/newest events) or the original, leaky protocol")
     data.add_argument("--val-ratio", type=float, default=d.val_ratio, help="fraction of events for validation")
     data.add_argument("--test-ratio", type=float, default=d.test_ratio, help="fraction of events for test")
-    data.add_argument("--neg-ratio", type=float, default=d.neg_ratio, help="negatives per positive pair")
+    data.add_argument("--neg-ratio", "--negatives-per-positive", type=float, default=d.neg_ratio,
+                      help="negatives per positive pair")
     data.add_argument("--directed", action=argparse.BooleanOptionalAction, default=d.directed,
                       help="keep edge direction in message passing and in the excluded negatives")
 
@@ -95,7 +104,7 @@ def run_arguments() -> argparse.ArgumentParser:
                         help="which weights to sparsify: fc1/fc2 (the paper), the GNN layers, or both")
     method.add_argument("--distribution", default=d.distribution, choices=["uniform", "erk"],
                         help="how the sparsity is spread over layers")
-    method.add_argument("--update-interval", type=int, default=d.update_interval,
+    method.add_argument("--update-interval", type=int, default=d.update_interval, metavar="T",
                         help="T: optimizer steps between mask updates")
     add_schedule_arguments(method, d)
 
@@ -157,7 +166,7 @@ def run_arguments() -> argparse.ArgumentParser:
     optim.add_argument("--batch-size", type=int, default=d.batch_size,
                        help="labelled pairs per optimizer step; under torchrun the global batch, split "
                             "over the processes (docs/distributed.md)")
-    optim.add_argument("--lr", type=float, default=d.lr, help="SGD learning rate")
+    optim.add_argument("--lr", "--learning-rate", type=float, default=d.lr, help="SGD learning rate")
     optim.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=d.nesterov,
                        help="Nesterov momentum")
@@ -165,7 +174,8 @@ def run_arguments() -> argparse.ArgumentParser:
     optim.add_argument("--lr-schedule", default=d.lr_schedule, choices=["cosine", "constant"],
                        help="per-epoch learning-rate schedule (cosine annealing to 0)")
     optim.add_argument("--seed", type=int, nargs="+", default=[d.seed],
-                       help="random seed(s); several seeds run one after another and are summarised")
+                       help=f"random seed(s); several seeds run one after another and are summarised "
+                            f"(default: {d.seed})")
     optim.add_argument("--device", default="auto",
                        help="auto, cpu, cuda or cuda:N; under torchrun each process uses cuda:LOCAL_RANK "
                             "(nccl) or the CPU (gloo)")
@@ -196,3 +206,11 @@ def configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
     values = {f.name: getattr(args, f.name) for f in fields(RunConfig) if f.name not in ("seed", "method_options")}
     options = parse_method_options(args.method_option)
     return [RunConfig(**values, method_options=options, seed=seed) for seed in dict.fromkeys(args.seed)]
+
+
+def set_threads(threads: int | None) -> None:
+    """``--threads``: torch's intra-op threads (``None``: torch's choice); :class:`ConfigError`
+    outside ``[1, MAX_THREADS]``."""
+    if threads is not None:
+        check_int("--threads", threads, 1, MAX_THREADS)
+        torch.set_num_threads(threads)

@@ -23,3 +23,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.nargs == 0 and action.default is False and not isinstance(action, argparse.BooleanOptionalAction):
             return text
         return super()._get_help_string(action)
+
+
+def flag_error(err: Exception, parser: argparse.ArgumentParser) -> str:
+    """The message of a config error, naming the flag instead of the config field: a run's
+    config checks its own values (``"sparsity must be in [0, 1), got nan"``, the Python API
+    says the same) and the command line shows ``"--sparsity must be in [0, 1), got nan"``."""
+    text = str(err)
+    field, sep, rest = text.partition(" ")
+    for action in parser._actions:
+        if sep and action.dest == field and action.option_strings:
+            return f"{'/'.join(action.option_strings)} {rest}"
+    return text

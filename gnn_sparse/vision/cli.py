@@ -13,7 +13,7 @@ from typing import Sequence
 
 from baselines.link_prediction import register_admm
 from gnn_sparse.cli import run_and_summarise
-from gnn_sparse.utils.arguments import OneLineErrorParser
+from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser
 from gnn_sparse.vision.options import configs_from_args, image_run_arguments
 from gnn_sparse.vision.runner import run_image
 
@@ -22,12 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The image command line; ``--method`` offers every method, ADMM included."""
     register_admm()
     return OneLineErrorParser(
-        prog="python -m gnn_sparse.vision", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="python -m gnn_sparse.vision", formatter_class=HelpFormatter,
         parents=[image_run_arguments()],
         description="Image classification (scikit-learn digits offline, or CIFAR-10/100 from the "
                     "python-pickle batches) with a CNN trained dense, sparse (DST-EE, RigL, SET, "
                     "static; ERK over every conv and the classifier, first layer dense as in RigL) "
-                    "or pruned with ADMM. Without arguments: DST-EE at 90%% sparsity on digits.")
+                    "or pruned with ADMM. Without arguments: DST-EE at 90% sparsity on digits.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

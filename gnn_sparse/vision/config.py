@@ -14,7 +14,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gnn_sparse.sparsity.rules import DST_EE_C_DECAY, DST_EE_C_DECAY_INTERVAL, DST_EE_EPS
-from gnn_sparse.training.config import ConfigError, DictConfig
+from gnn_sparse.training.config import (
+    MAX_COUNT,
+    MAX_EPOCHS,
+    MAX_SEED,
+    MAX_WIDTH,
+    ConfigError,
+    DictConfig,
+    check_finite,
+    check_int,
+)
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
 
 IMAGE_DATASETS = ("digits", "cifar10", "cifar100")
@@ -113,17 +122,19 @@ class ImageRunConfig(DictConfig):
     def __post_init__(self):
         if self.dataset not in IMAGE_DATASETS:
             raise ConfigError(f"dataset must be one of {', '.join(IMAGE_DATASETS)}, got {self.dataset!r}")
-        for name in ("epochs", "batch_size", "width", "update_interval", "c_decay_interval"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("val_size", "split_seed", "seed", "pretrain_epochs", "admm_epochs", "retrain_epochs"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
-        if not 0.0 <= self.sparsity < 1.0:
-            raise ConfigError(f"sparsity must be in [0, 1), got {self.sparsity!r}")
+        ranges = {"epochs": (1, MAX_EPOCHS), "batch_size": (1, MAX_COUNT), "width": (1, MAX_WIDTH),
+                  "update_interval": (1, MAX_COUNT), "c_decay_interval": (1, MAX_COUNT), "val_size": (0, MAX_COUNT),
+                  "split_seed": (0, MAX_SEED), "seed": (0, MAX_SEED),
+                  **{n: (0, MAX_EPOCHS) for n in ("pretrain_epochs", "admm_epochs", "retrain_epochs")}}
+        for name, (low, high) in ranges.items():
+            if getattr(self, name) is not None:  # None: the dataset's default
+                check_int(name, getattr(self, name), low, high)
+        for name in ("sparsity", "lr", "momentum", "weight_decay", "end_fraction", "drop_fraction", "c", "c_decay",
+                     "eps", "rho", "rho_factor"):
+            if getattr(self, name) is not None:
+                check_finite(name, getattr(self, name))
         checks = [
+            ("sparsity", 0 <= self.sparsity < 1, "in [0, 1)"),
             ("lr", self.lr is None or self.lr > 0, "> 0"),
             ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
             ("weight_decay", self.weight_decay is None or self.weight_decay >= 0, ">= 0"),
@@ -132,8 +143,8 @@ class ImageRunConfig(DictConfig):
             ("c", self.c >= 0, ">= 0"),
             ("c_decay", 0 < self.c_decay <= 1, "in (0, 1]"),
             ("eps", self.eps > 0, "> 0"),
-            ("rho", 0 < self.rho < float("inf"), "a finite number > 0"),
-            ("rho_factor", 0 < self.rho_factor < float("inf"), "a finite number > 0"),
+            ("rho", self.rho > 0, "> 0"),
+            ("rho_factor", self.rho_factor > 0, "> 0"),
         ]
         for name, ok, rule in checks:
             if not ok:

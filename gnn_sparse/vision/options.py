@@ -59,7 +59,7 @@ def image_run_arguments() -> argparse.ArgumentParser:
                              "all: mask the first conv too (ITOP/GraNet)")
     method.add_argument("--distribution", default=d.distribution, choices=["erk", "uniform"],
                         help="how the sparsity is spread over the masked layers")
-    method.add_argument("--update-interval", type=int, default=None,
+    method.add_argument("--update-interval", type=int, default=None, metavar="T",
                         help=f"T: optimizer steps between mask updates; default: {_per_dataset('update_interval')}")
     add_schedule_arguments(method, d)
 
@@ -82,7 +82,8 @@ def image_run_arguments() -> argparse.ArgumentParser:
                        help=f"training epochs (ADMM: all three phases); default: {_per_dataset('epochs')}")
     optim.add_argument("--batch-size", type=int, default=None,
                        help=f"images per step; default: {_per_dataset('batch_size')}")
-    optim.add_argument("--lr", type=float, default=None, help=f"SGD learning rate; default: {_per_dataset('lr')}")
+    optim.add_argument("--lr", "--learning-rate", type=float, default=None,
+                       help=f"SGD learning rate; default: {_per_dataset('lr')}")
     optim.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=d.nesterov,
                        help="Nesterov momentum")
@@ -91,7 +92,8 @@ def image_run_arguments() -> argparse.ArgumentParser:
     optim.add_argument("--lr-schedule", default=d.lr_schedule, choices=["cosine", "constant"],
                        help="per-epoch learning-rate schedule (cosine annealing to 0; ADMM has its own)")
     optim.add_argument("--seed", type=int, nargs="+", default=[d.seed],
-                       help="random seed(s); several seeds run one after another and are summarised")
+                       help=f"random seed(s); several seeds run one after another and are summarised "
+                            f"(default: {d.seed})")
     optim.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     optim.add_argument("--threads", type=int, default=None,
                        help="CPU threads for torch (default: torch's choice; 1 is fastest for digits on a "

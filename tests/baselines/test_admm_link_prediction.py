@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from baselines.link_prediction import ADMMMethod, register_admm
-from gnn_sparse.cli import build_parser, main
+from gnn_sparse.cli import build_parser, build_parsers, main
 from gnn_sparse.training import REQUIRED_KEYS, ConfigError, RunConfig, RunOptions, run
 from gnn_sparse.training.methods import METHODS
 
@@ -43,10 +43,10 @@ def test_registered_by_the_application_not_on_import():
 
 def test_registered_and_in_the_cli():
     assert METHODS["admm"] is ADMMMethod
-    text = build_parser().format_help()
+    text = build_parsers()[1]["train"].format_help()
     for flag in ("--pretrain-epochs", "--admm-epochs", "--retrain-epochs", "--rho ", "--rho-factor"):
         assert flag in text
-    args = build_parser().parse_args(["--method", "admm"])
+    args = build_parser().parse_args(["train", "--method", "admm"])
     assert (args.pretrain_epochs, args.admm_epochs, args.retrain_epochs, args.rho, args.rho_factor) == \
         (20, 20, 20, 0.01, 1.0)
 
@@ -150,15 +150,15 @@ def test_per_layer_sparsity_dict(tiny_dataset, tmp_path):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--rho", "0"], "rho must be a finite number > 0, got 0.0"),
-    (["--rho", "-0.01"], "rho must be a finite number > 0, got -0.01"),
-    (["--rho", "nan"], "rho must be a finite number > 0, got nan"),
-    (["--rho-factor", "0"], "rho_factor must be a finite number > 0"),
-    (["--pretrain-epochs", "-1"], "pretrain_epochs must be an integer >= 0, got -1"),
-    (["--admm-epochs", "-2"], "admm_epochs must be an integer >= 0, got -2"),
-    (["--retrain-epochs", "-1"], "retrain_epochs must be an integer >= 0, got -1"),
+    (["--rho", "0"], "--rho/--admm-rho must be > 0, got 0.0"),
+    (["--rho", "-0.01"], "--rho/--admm-rho must be > 0, got -0.01"),
+    (["--rho", "nan"], "--rho/--admm-rho must be a finite number, got nan"),
+    (["--rho-factor", "0"], "--rho-factor/--admm-rho-factor must be > 0"),
+    (["--pretrain-epochs", "-1"], "--pretrain-epochs must be an integer in [0, 1000000], got -1"),
+    (["--admm-epochs", "-2"], "--admm-epochs must be an integer in [0, 1000000], got -2"),
+    (["--retrain-epochs", "-1"], "--retrain-epochs must be an integer in [0, 1000000], got -1"),
     (["--retrain-epochs", "0"], "admm: retrain_epochs must be >= 1"),
-    (["--sparsity", "1"], "sparsity must be in [0, 1), got 1.0"),
+    (["--sparsity", "1"], "--sparsity must be in [0, 1), got 1.0"),
     (["--sparsity", "-0.1"], "sparsity must be in [0, 1), got -0.1"),
     (["--method-option", "layers=3"], "option 'layers' must be"),
     (["--method-option", "rate=3"], "does not take option(s) ['rate']"),
@@ -168,5 +168,5 @@ def test_cli_bad_input_exits_2_with_one_line(argv, match, capsys, tmp_path):
         sys.exit(main(["--method", "admm", *argv, "--results-dir", str(tmp_path), "--quiet", "--threads", "1"]))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("run_link_prediction.py: error: "), err
+    assert len(err) == 1 and err[0].startswith("run_link_prediction.py train: error: "), err
     assert match in err[0]

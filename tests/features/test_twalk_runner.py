@@ -160,7 +160,7 @@ def test_cli_twalk_flags(tmp_path, capsys):
     assert main(["--leaky-embeddings", "--results-dir", str(tmp_path), "--quiet"]) == 2
     assert "--leaky-embeddings applies to --encoder twalk only" in capsys.readouterr().err
     assert main([*common, "--walks-per-node", "0"]) == 2
-    assert "walks_per_node must be a positive integer" in capsys.readouterr().err
+    assert "--walks-per-node must be an integer in [1, 65536], got 0" in capsys.readouterr().err
     assert main([*common, "--walk-dt", "0"]) == 2
     assert "walk_dt must be a finite number > 0" in capsys.readouterr().err
 
@@ -188,4 +188,4 @@ def test_skipgram_workers_are_recorded_and_checked(graph, tmp_path, capsys):
     one = run(RunConfig(method="dense", epochs=1, **BASE), _opts(tmp_path / "one"), dataset=graph)
     assert one["node_features"]["workers"] == 1  # the default: reproducible
     assert main(["--encoder", "twalk", "--skipgram-workers", "0", "--results-dir", str(tmp_path), "--quiet"]) == 2
-    assert "skipgram_workers must be a positive integer" in capsys.readouterr().err
+    assert "--skipgram-workers must be an integer in [1, 65536], got 0" in capsys.readouterr().err

@@ -43,12 +43,22 @@ def test_select_best_on_validation_ties_by_auc_then_earliest():
 @pytest.mark.parametrize("kwargs, match", [
     ({"sparsity": 1.0}, "sparsity must be in"),
     ({"sparsity": -0.1}, "sparsity must be in"),
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"batch_size": -1}, "batch_size must be a positive integer"),
+    ({"epochs": 0}, "epochs must be an integer in \\[1, 1000000\\]"),
+    ({"batch_size": -1}, "batch_size must be an integer in \\[1, 2147483647\\]"),
     ({"encoder": "gat"}, "encoder must be one of"),
     ({"sparsify": "head"}, "sparsify must be one of"),
     ({"encoder": "none", "sparsify": "gnn"}, "needs a GNN encoder"),
     ({"lr": 0.0}, "lr must be > 0"),
+    ({"sparsity": float("nan")}, "sparsity must be a finite number, got nan"),
+    ({"lr": float("inf")}, "lr must be a finite number, got inf"),
+    ({"c": float("inf")}, "c must be a finite number, got inf"),
+    ({"val_ratio": float("nan")}, "val_ratio must be a finite number, got nan"),
+    ({"neg_ratio": 1e9}, "neg_ratio must be in \\(0, 1000\\]"),
+    ({"epochs": 10**30}, "epochs must be an integer in \\[1, 1000000\\]"),
+    ({"epochs": True}, "epochs must be an integer"),
+    ({"hidden_dim": 10**11}, "hidden_dim must be an integer in \\[1, 65536\\]"),
+    ({"seed": -1}, "seed must be an integer in \\[0, 4294967295\\]"),
+    ({"num_neighbors": [2**40]}, "at most 2147483647"),
 ])
 def test_config_validation(kwargs, match):
     with pytest.raises(ConfigError, match=match):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import time
@@ -47,6 +48,7 @@ from gnn_sparse.reports.grid import (
 )
 from gnn_sparse.reports.records import NoRunsError
 from gnn_sparse.reports.report import write_report
+from gnn_sparse.training.config import MAX_SEED, check_int
 from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
 from gnn_sparse.utils.arguments import flag_error
 from gnn_sparse.utils.io import atomic_write_json
@@ -385,6 +387,18 @@ def _base_config(args: argparse.Namespace, parser: argparse.ArgumentParser, imag
     return to_configs(args)[0]
 
 
+def _check_grid_values(args: argparse.Namespace) -> None:
+    """The grid's own numbers, checked before any run: NaN, inf or out of range values name
+    their flag (a run's config would name ``--sparsity``, not ``--sparsities``)."""
+    for flag, values, low, high in (("--sparsities", args.sparsities, 0.0, 1.0),
+                                    ("--c-values", args.c_values, 0.0, math.inf)):
+        for value in values:
+            if not (math.isfinite(value) and low <= value < high):
+                raise GridError(f"{flag}: each value must be a finite number in [{low:g}, {high:g}), got {value}")
+    for seed in args.seeds:
+        check_int("--seeds: each seed", seed, 0, MAX_SEED)
+
+
 def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Sequence[str]) -> int:
     """``compare``: run the grid's missing runs, then write the report. ``args`` were parsed by
     the parser of :func:`add_compare_parser`; ``argv`` (after ``compare``) is recorded as the
@@ -398,6 +412,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
     args.sparsities = args.sparsities or list(IMAGE_SPARSITIES if image else DEFAULT_SPARSITIES)
     configure_logging(args.log_level or ("WARNING" if args.quiet else "INFO"))
     try:
+        _check_grid_values(args)
         base = _base_config(args, parser, image)
         if not image:
             _check_dataset(base.dataset)

@@ -212,3 +212,15 @@ def test_single_run_usage_is_unchanged(tmp_path, capsys):
     assert main(["--method", "static", "--epochs", "1", "--results-dir", str(tmp_path), "--threads", "1",
                  "--quiet"]) == 0
     assert "synthetic-static-gcn-fc-s0.9-seed0" in capsys.readouterr().out
+
+
+def test_compare_and_report_with_spaces_and_unicode_in_the_paths(tmp_path, capsys):
+    results, reports = tmp_path / "résultats ü" / "runs here", tmp_path / "rapports ✓"
+    argv = ["compare", "--preset", "quick", "--methods", "dense", "static", "--sparsities", "0.9", "--seeds", "0",
+            "--results-dir", str(results), "--reports-dir", str(reports), *FAST]
+    assert main(argv) == 0
+    assert main(["report", "--results-dir", str(results), "--reports-dir", str(reports)]) == 0
+    table = (reports / "synthetic" / "table.md").read_text(encoding="utf-8")
+    assert "| Static sparse |" in table and "None: every expected run finished." in table
+    assert sorted(p.name for p in results.glob("*.json")) == ["synthetic-dense-gcn-fc-s0-seed0.json",
+                                                               "synthetic-static-gcn-fc-s0.9-seed0.json"]

@@ -224,3 +224,15 @@ def test_compare_and_report_with_spaces_and_unicode_in_the_paths(tmp_path, capsy
     assert "| Static sparse |" in table and "None: every expected run finished." in table
     assert sorted(p.name for p in results.glob("*.json")) == ["synthetic-dense-gcn-fc-s0-seed0.json",
                                                                "synthetic-static-gcn-fc-s0.9-seed0.json"]
+
+
+def test_compare_sets_up_logging_so_mask_updates_reach_the_user(tmp_path, capsys):
+    from gnn_sparse.utils.logs import configure_logging
+
+    configure_logging("ERROR")  # whatever an earlier command in this process chose
+    base = ["compare", "--preset", "quick", "--methods", "dst-ee", "--sparsities", "0.9", "--seeds", "0",
+            "--c-values", "0.01", "--reports-dir", str(tmp_path / "reports"), *FAST]
+    assert main([*base, "--results-dir", str(tmp_path / "a"), "--log-level", "INFO"]) == 0
+    assert "INFO gnn_sparse.sparsity: mask update t=5 " in capsys.readouterr().err
+    assert main([*base, "--results-dir", str(tmp_path / "b")]) == 0  # FAST has --quiet: WARNING and above
+    assert "mask update" not in capsys.readouterr().err

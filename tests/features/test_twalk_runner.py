@@ -162,7 +162,7 @@ def test_cli_twalk_flags(tmp_path, capsys):
     assert main([*common, "--walks-per-node", "0"]) == 2
     assert "--walks-per-node must be an integer in [1, 65536], got 0" in capsys.readouterr().err
     assert main([*common, "--walk-dt", "0"]) == 2
-    assert "walk_dt must be a finite number > 0" in capsys.readouterr().err
+    assert "--walk-dt must be a finite number > 0" in capsys.readouterr().err
 
 
 def test_progress_for_every_stage_and_quiet_silences_it(tmp_path, capsys):

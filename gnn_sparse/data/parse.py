@@ -55,7 +55,7 @@ from typing import BinaryIO, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from gnn_sparse.data.errors import DataFileNotFoundError, EdgeListFormatError
+from gnn_sparse.data.errors import DataError, DataFileNotFoundError, EdgeListFormatError
 from gnn_sparse.data.guard import MAX_DECOMPRESSED_ENV, guarded, max_decompressed_bytes, scan
 
 ROLES = ("src", "dst", "time", "weight", "_")
@@ -148,8 +148,10 @@ def read_edge_list(path: str | os.PathLike, columns: str | Sequence[str] | None 
         DataFileNotFoundError: ``path`` does not exist.
         EdgeListFormatError: empty file, only comments, a line with too few columns, an
             empty/NA node id, a non-numeric, NaN or infinite time, a truncated or corrupt
-            archive, a zip with no or several edge files, a MatrixMarket size mismatch.
-        ValueError: bad ``columns``.
+            archive, a zip with no or several edge files, a MatrixMarket size mismatch, and
+            the hostile input of the module docstring (binary, long lines, lone CRs, not
+            UTF-8, over the decompression cap).
+        DataError: ``$GNN_SPARSE_MAX_DECOMPRESSED_BYTES`` is not a size.
     """
     path = Path(path)
     layout = check_edge_file(path, scan_all=True)
@@ -220,7 +222,7 @@ def _reading(path: Path) -> Iterator[None]:
     """
     try:
         yield
-    except EdgeListFormatError:
+    except DataError:  # the guard's refusals, a bad $GNN_SPARSE_MAX_DECOMPRESSED_BYTES
         raise
     except UnicodeDecodeError as e:
         line = _first_undecodable_line(path)
@@ -228,7 +230,7 @@ def _reading(path: Path) -> Iterator[None]:
                                         f"{e.object[e.start:e.start + 1]!r})", line) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, *_CORRUPT) as e:
         inner = e
-        while inner is not None and not isinstance(inner, EdgeListFormatError):
+        while inner is not None and not isinstance(inner, DataError):
             inner = inner.__cause__ or inner.__context__
         if inner is not None:
             raise inner from None

@@ -32,7 +32,7 @@ from gnn_sparse.data.errors import DataError, EdgeListFormatError
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_DECOMPRESSED_ENV = "GNN_SPARSE_MAX_DECOMPRESSED_BYTES"
-DEFAULT_MAX_DECOMPRESSED = 1 << 30  # 1 GiB; wiki-talk, the largest registered graph, is ~0.2 GB unpacked
+DEFAULT_MAX_DECOMPRESSED = 1 << 30  # 1 GiB; wiki-talk, the largest registered graph: 7.8 M lines of ~25 bytes
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 

@@ -1,6 +1,7 @@
 """Hostile edge-list files (issue 16, "Bad input, widened"): each is refused with one line naming
 the file and, where there is one, the line, in bounded memory and time; or, where the format
 allows it, read exactly (CRLF, negative times, ids beyond int64)."""
+import bz2
 import gzip
 import json
 import os
@@ -33,11 +34,12 @@ def refused(path, match, line=None, columns=None):
     return message
 
 
-def gzip_bomb(path, unpacked, line=b"1 2 3\n"):
-    """A gzip file that unpacks to ~``unpacked`` bytes of ``line``: concatenated gzip members
-    (a valid gzip stream) of 1 MiB each, ~1.5 KB packed, so 10 GB costs ~16 MB and 0.1 s to write."""
+def gzip_bomb(path, unpacked, line=b"1 2 3\n", compress=gzip.compress):
+    """A gzip (or, with ``compress=bz2.compress``, bzip2) file that unpacks to ~``unpacked`` bytes
+    of ``line``: concatenated members (a valid stream) of 1 MiB each, ~1.5 KB packed, so 10 GB
+    costs ~16 MB and 0.1 s to write."""
     block = line * ((1 << 20) // len(line))
-    path.write_bytes(gzip.compress(block, 9) * (unpacked // len(block)))
+    path.write_bytes(compress(block, 9) * (unpacked // len(block)))
     return path
 
 
@@ -104,9 +106,10 @@ def test_long_fields_are_cut_in_the_message(write):
 
 # --- decompression bombs and empty archives -------------------------------------------------
 
-def test_gzip_bomb_is_refused_at_the_cap(tmp_path, monkeypatch):
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress], ids=["gzip", "bzip2"])
+def test_bombs_are_refused_at_the_cap(tmp_path, monkeypatch, compress):
     monkeypatch.setenv(CAP_ENV, "8M")
-    path = gzip_bomb(tmp_path / "bomb.gz", 10 << 30)
+    path = gzip_bomb(tmp_path / "bomb", 10 << 30, compress=compress)
     start = time.perf_counter()
     refused(path, f"decompresses to more than 8,388,608 bytes.*{CAP_ENV}")
     assert time.perf_counter() - start < 10

@@ -17,7 +17,7 @@ from gnn_sparse.data.errors import (
     DataFileNotFoundError,
     UnknownDatasetError,
 )
-from gnn_sparse.data.parse import EdgeList, read_edge_list
+from gnn_sparse.data.parse import EdgeList, check_edge_file, read_edge_list
 from gnn_sparse.data.registry import SYNTHETIC, DatasetSpec, data_root, known_names, load_manifest, resolve_file
 from gnn_sparse.data.split import SPLITS, check_ratios
 from gnn_sparse.data.synthetic import SyntheticConfig, generate_synthetic
@@ -124,6 +124,7 @@ def load_dataset(
     columns = columns if columns is not None else spec.columns if spec is not None else None
     if isinstance(columns, (list, tuple)):
         columns = ",".join(columns)
+    check_edge_file(file)  # an empty, binary or sparse file fails here, not after hashing gigabytes
     with stage(f"{label}: hashing {file}", progress):
         sha256 = sha256_file(file)
     meta = {"sha256": sha256, "columns": columns, **options}

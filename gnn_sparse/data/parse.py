@@ -10,8 +10,22 @@ Accepted input:
 * one event per line, two or more columns separated by commas, tabs or runs of whitespace,
   auto-detected from the first data line (comma, else tab, else whitespace);
 * node ids that are integers or arbitrary strings, remapped to ``0..n-1`` in sorted order of
-  the original ids over the whole file (so ``n`` = number of distinct ids that occur);
-* timestamps that are integers or floats.
+  the original ids over the whole file (so ``n`` = number of distinct ids that occur); unless
+  every id is an int64 (or every id a uint64), ids are compared as the exact text of the file,
+  so ids beyond int64 are never rounded through float64 and ``1.0`` is not ``1``;
+* timestamps that are integers or floats, negative ones included (times before 1970, or
+  relative times); NaN and infinite times are refused;
+* LF or CRLF line endings.
+
+Refused, with the file and the 1-based line where there is one (checks in
+:mod:`gnn_sparse.data.guard`, in bounded memory): NUL bytes (binary files, the holes of a
+sparse file), lines over 64 KiB, a carriage return not followed by a line feed, text that is
+not UTF-8, a line with too few fields (the message names the other separator when the line
+uses one: one file, one separator, though tabs and spaces mix freely when the first data line
+has neither a comma nor a tab),
+and a compressed file that unpacks to more than 1 GiB (``$GNN_SPARSE_MAX_DECOMPRESSED_BYTES``
+raises the cap, e.g. ``=8G``; a compressed file is read through once in bounded memory before
+pandas parses it). Quoted text in messages is cut to 120 characters.
 
 Column roles default to ``src, dst`` for two columns (the file order then serves as time:
 event ``i`` gets time ``i``) and ``src, dst, ..., time`` (the *last* column is the time) for
@@ -20,8 +34,9 @@ value only, as the weight of a ``src dst time weight`` file does). ``columns="sr
 ``time``, ``weight`` and ``_`` (``weight`` and ``_`` columns are not read: the link predictor
 is unweighted). Columns after the last named role are ignored, as are extra fields on a line.
 
-Parsing is one ``pandas.read_csv`` call on the C engine; Python loops run only on the error
-path, to find the 1-based line number of the first bad row for the message.
+Parsing is one ``pandas.read_csv`` call on the C engine (a second one, of the two id columns
+as text, when the ids are not all integers); Python loops run only on the error path, to find
+the 1-based line number of the first bad row for the message.
 """
 from __future__ import annotations
 
@@ -40,11 +55,13 @@ from typing import BinaryIO, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from gnn_sparse.data.errors import DataFileNotFoundError, EdgeListFormatError
+from gnn_sparse.data.errors import DataError, DataFileNotFoundError, EdgeListFormatError
+from gnn_sparse.data.guard import MAX_DECOMPRESSED_ENV, guarded, max_decompressed_bytes, scan
 
 ROLES = ("src", "dst", "time", "weight", "_")
 COMMENT_CHARS = ("#", "%")
 _NOT_EDGE_FILES = re.compile(r"(^|/)(\.|__MACOSX/|readme|licen[cs]e)|\.(md|html?|pdf|json|xml|png|jpe?g)$", re.I)
+_SEP_NAMES = {",": "commas", "\t": "tabs", r"\s+": "whitespace"}
 _CORRUPT = (EOFError, zlib.error, zipfile.BadZipFile, OSError)
 
 
@@ -131,36 +148,18 @@ def read_edge_list(path: str | os.PathLike, columns: str | Sequence[str] | None 
         DataFileNotFoundError: ``path`` does not exist.
         EdgeListFormatError: empty file, only comments, a line with too few columns, an
             empty/NA node id, a non-numeric, NaN or infinite time, a truncated or corrupt
-            archive, a zip with no or several edge files, a MatrixMarket size mismatch.
-        ValueError: bad ``columns``.
+            archive, a zip with no or several edge files, a MatrixMarket size mismatch, and
+            the hostile input of the module docstring (binary, long lines, lone CRs, not
+            UTF-8, over the decompression cap).
+        DataError: ``$GNN_SPARSE_MAX_DECOMPRESSED_BYTES`` is not a size.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataFileNotFoundError(f"{path}: no such file")
+    layout = check_edge_file(path, scan_all=True)
     try:
-        with _open_binary(path) as stream:
-            layout = _sniff(stream, path)
-        try:
-            roles = parse_columns(columns, layout.num_columns)
-        except ValueError as e:
-            raise EdgeListFormatError(path, str(e), layout.first_data_line) from None
-        with _open_binary(path) as stream:
-            frame = pd.read_csv(
-                stream,
-                sep=layout.sep,
-                header=None,
-                skiprows=layout.skiprows,
-                comment=layout.comment,
-                usecols=sorted(roles.values()),
-                engine="c",
-            )
-    except pd.errors.ParserError as e:
-        raise EdgeListFormatError(path, f"cannot parse: {e}") from None
-    except UnicodeDecodeError as e:
-        raise EdgeListFormatError(path, f"not a text edge list ({e})") from None
-    except _CORRUPT as e:
-        raise EdgeListFormatError(path, f"cannot read: truncated or corrupt file ({type(e).__name__}: {e})") from None
-
+        roles = parse_columns(columns, layout.num_columns)
+    except ValueError as e:
+        raise EdgeListFormatError(path, str(e), layout.first_data_line) from None
+    frame = _read_frame(path, layout, sorted(roles.values()))
     if layout.mm_entries is not None and len(frame) != layout.mm_entries:
         raise EdgeListFormatError(
             path, f"MatrixMarket size line declares {layout.mm_entries} entries but the file has {len(frame)}"
@@ -170,14 +169,75 @@ def read_edge_list(path: str | os.PathLike, columns: str | Sequence[str] | None 
     time = _parse_time(path, layout, roles, frame[roles["time"]]) if "time" in roles else None
 
     src, dst = src.to_numpy(), dst.to_numpy()
-    if not (pd.api.types.is_numeric_dtype(src.dtype) and pd.api.types.is_numeric_dtype(dst.dtype)):
-        src, dst = src.astype(str), dst.astype(str)  # one id space even if one column looked numeric
+    if not (src.dtype == dst.dtype and src.dtype.kind in "iu"):
+        # Not all ids are int64 (or all uint64): compare them as the exact text of the file. Casting
+        # would merge ids: int64 + uint64 or a float column go through float64 (2**63 == 2**63 + 1),
+        # and "1.0" == "1" as floats.
+        ids = _read_frame(path, layout, sorted([roles["src"], roles["dst"]]), dtype=str)
+        src, dst = ids[roles["src"]].to_numpy(dtype=object), ids[roles["dst"]].to_numpy(dtype=object)
     codes, num_nodes = remap_ids(np.concatenate([src, dst]))
     num_events = len(frame)
     if time is None:
         time = np.arange(num_events, dtype=np.float64)
     return EdgeList(src=codes[:num_events], dst=codes[num_events:], time=time, num_nodes=num_nodes,
                     time_column=roles["time"] + 1 if "time" in roles else None)
+
+
+def check_edge_file(path: str | os.PathLike, scan_all: bool = False) -> _Layout:
+    """Check that ``path`` starts like a text edge list and return what its first lines say.
+
+    Cheap (the first 64 KiB or so, decompressed): :func:`~gnn_sparse.data.load.load_dataset`
+    calls it before hashing the file, so an empty, binary or sparse file is refused at once
+    rather than after reading gigabytes. With ``scan_all``, a gzip or bzip2 file is then read
+    to its end in bounded memory (NUL bytes, line lengths, the decompression cap), so that a
+    bomb is refused before pandas builds columns from it.
+
+    Raises:
+        DataFileNotFoundError: ``path`` does not exist.
+        EdgeListFormatError: as :func:`read_edge_list`, for what the checked bytes show.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileNotFoundError(f"{path}: no such file")
+    with _reading(path), _open_binary(path) as stream:
+        layout = _sniff(stream, path)
+        if scan_all and _compression(path) in ("gz", "bz2"):  # a zip member stops at its checked declared size
+            scan(stream)
+    return layout
+
+
+def _read_frame(path: Path, layout: _Layout, usecols: list[int], dtype=None) -> pd.DataFrame:
+    """The data lines of ``path`` (columns ``usecols``), parsed by one ``pandas.read_csv`` call."""
+    with _reading(path), _open_binary(path) as stream:
+        return pd.read_csv(stream, sep=layout.sep, header=None, skiprows=layout.skiprows,
+                           comment=layout.comment, usecols=usecols, dtype=dtype, engine="c")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn what a hostile file makes the readers raise into one :class:`EdgeListFormatError`.
+
+    The guard's own error may reach here as itself or, raised inside pandas' C reader, wrapped
+    or re-raised by type; it is found again on ``__context__``/``__cause__``.
+    """
+    try:
+        yield
+    except DataError:  # the guard's refusals, a bad $GNN_SPARSE_MAX_DECOMPRESSED_BYTES
+        raise
+    except UnicodeDecodeError as e:
+        line = _first_undecodable_line(path)
+        raise EdgeListFormatError(path, f"not UTF-8 text, so not a text edge list ({e.reason}: "
+                                        f"{e.object[e.start:e.start + 1]!r})", line) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, *_CORRUPT) as e:
+        inner = e
+        while inner is not None and not isinstance(inner, DataError):
+            inner = inner.__cause__ or inner.__context__
+        if inner is not None:
+            raise inner from None
+        if isinstance(e, _CORRUPT):
+            raise EdgeListFormatError(
+                path, f"cannot read: truncated or corrupt file ({type(e).__name__}: {excerpt(str(e))})") from None
+        raise EdgeListFormatError(path, f"cannot parse: {excerpt(str(e))}") from None
 
 
 def remap_ids(ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -199,31 +259,63 @@ def remap_ids(ids: np.ndarray) -> tuple[np.ndarray, int]:
 
 @contextlib.contextmanager
 def _open_binary(path: Path) -> Iterator[BinaryIO]:
-    """Open ``path`` decompressed, choosing gzip / bz2 / zip by magic bytes."""
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic[:2] == b"\x1f\x8b":
-        with gzip.open(path, "rb") as stream:
-            yield stream
-    elif magic[:3] == b"BZh":
-        with bz2.open(path, "rb") as stream:
-            yield stream
-    elif magic in (b"PK\x03\x04", b"PK\x05\x06"):
+    """Open ``path`` decompressed, behind a :func:`~gnn_sparse.data.guard.guarded` reader
+    (compressed data capped at :func:`~gnn_sparse.data.guard.max_decompressed_bytes`)."""
+    kind = _compression(path)
+    limit = max_decompressed_bytes() if kind is not None else None
+    if kind == "gz":
+        with gzip.open(path, "rb") as source:
+            yield guarded(source, path, limit)
+    elif kind == "bz2":
+        with bz2.open(path, "rb") as source:
+            yield guarded(source, path, limit)
+    elif kind == "zip":
         with zipfile.ZipFile(path) as archive:
-            members = [m.filename for m in archive.infolist()
-                       if not m.is_dir() and not _NOT_EDGE_FILES.search(m.filename)]
+            members = [m for m in archive.infolist() if not m.is_dir() and not _NOT_EDGE_FILES.search(m.filename)]
             if len(members) != 1:
                 names = ", ".join(m.filename for m in archive.infolist()) or "nothing"
                 problem = "no edge file" if not members else f"{len(members)} edge files"
                 raise EdgeListFormatError(
-                    path, f"zip archive holds {problem} (members: {names}); it must hold exactly one "
+                    path, f"zip archive holds {problem} (members: {excerpt(names)}); it must hold exactly one "
                           "(README, licence, HTML, PDF and JSON files are ignored)"
                 )
-            with archive.open(members[0]) as stream:
-                yield stream
+            if members[0].file_size > limit:  # zipfile stops at the declared size, so it is a bound
+                raise EdgeListFormatError(
+                    path, f"zip member {excerpt(members[0].filename)!r} declares {members[0].file_size:,} bytes "
+                          f"unpacked, over the {limit:,}-byte cap against decompression bombs; if the file is "
+                          f"genuine, raise it with {MAX_DECOMPRESSED_ENV} (e.g. =8G)")
+            with archive.open(members[0]) as source:
+                yield guarded(source, path, limit)
     else:
-        with open(path, "rb") as stream:
-            yield stream
+        with open(path, "rb") as source:
+            yield guarded(source, path)
+
+
+def _compression(path: Path) -> str | None:
+    """``"gz"``, ``"bz2"``, ``"zip"`` or ``None`` (plain), from the magic bytes, not the name."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        return "gz"
+    if magic[:3] == b"BZh":
+        return "bz2"
+    return "zip" if magic in (b"PK\x03\x04", b"PK\x05\x06") else None
+
+
+def excerpt(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters for an error message (a hostile line can be megabytes)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    """1-based number of the first line that is not UTF-8 (error path only: a Python loop)."""
+    with _open_binary(path) as stream:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _sniff(stream: BinaryIO, path: Path) -> _Layout:
@@ -247,14 +339,14 @@ def _sniff(stream: BinaryIO, path: Path) -> _Layout:
             size = line.split()
             if len(size) != 3 or not all(s.isdigit() for s in size):
                 raise EdgeListFormatError(
-                    path, f"MatrixMarket size line must be 'rows cols entries', got {line!r}", number
+                    path, f"MatrixMarket size line must be 'rows cols entries', got {excerpt(line)!r}", number
                 )
             mm_entries = int(size[2])
             continue
         sep = "," if "," in line else "\t" if "\t" in line else r"\s+"
         num_columns = len(line.split(sep)) if sep != r"\s+" else len(line.split())
         if num_columns < 2:
-            raise EdgeListFormatError(path, f"an edge needs at least 2 columns (src dst), found 1: {line!r}", number)
+            raise EdgeListFormatError(path, f"an edge needs at least 2 columns (src dst), found 1: {excerpt(line)!r}", number)
         return _Layout(number - 1, number, sep, num_columns, comment or "#", mm_entries)
     if not seen_text:
         raise EdgeListFormatError(path, "file is empty")
@@ -271,7 +363,8 @@ def _parse_time(path: Path, layout: _Layout, roles: dict[str, int], column: pd.S
         row = int(np.argmax(bad))
         line, text = _locate_row(path, layout, row)
         raise EdgeListFormatError(
-            path, f"time {_field(text, layout.sep, roles['time'])!r} is not a finite number: {text!r}", line
+            path, f"time {excerpt(_field(text, layout.sep, roles['time']), 40)!r} is not a finite number: "
+                  f"{excerpt(text)!r}", line
         )
     return time
 
@@ -285,14 +378,19 @@ def _check_present(path: Path, layout: _Layout, roles: dict[str, int], missing: 
     needed = max(roles.values()) + 1
     if fields < needed:
         names = ", ".join(sorted(roles, key=roles.get))
-        message = f"too few columns: {fields} found, {needed} needed for {names}: {text!r}"
+        message = f"too few columns: {fields} found, {needed} needed for {names}: {excerpt(text)!r}"
+        other = [name for sep, name in _SEP_NAMES.items() if sep != layout.sep and len(_split(text, sep)) >= needed]
+        if other:
+            message += (f"; this line is separated by {other[0]}, but the file's separator, from its first data "
+                        f"line ({layout.first_data_line}), is {_SEP_NAMES[layout.sep]}: use one separator throughout")
     else:
-        message = f"{what} is empty, NA or NaN: {text!r}"
+        message = f"{what} is empty, NA or NaN: {excerpt(text)!r}"
     raise EdgeListFormatError(path, message, line)
 
 
 def _locate_row(path: Path, layout: _Layout, row: int) -> tuple[int, str]:
     """1-based line number and text of data row ``row`` (error path only: a Python loop)."""
+    start = row
     with _open_binary(path) as stream:
         for number, raw in enumerate(io.TextIOWrapper(stream, encoding="utf-8", errors="replace"), start=1):
             if number <= layout.skiprows:
@@ -303,7 +401,8 @@ def _locate_row(path: Path, layout: _Layout, row: int) -> tuple[int, str]:
             if row == 0:
                 return number, text
             row -= 1
-    raise AssertionError(f"{path}: data row {row} not found")  # pandas and this scan disagree
+    raise EdgeListFormatError(path, f"pandas reports a bad value in data row {start + 1:,}, which a line-by-line "
+                                    "scan cannot find: is a quoted field (\") spanning several lines?")
 
 
 def _split(text: str, sep: str) -> list[str]:

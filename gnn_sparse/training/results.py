@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 from filelock import FileLock
 
 from gnn_sparse.utils.io import atomic_write, atomic_write_json
+from gnn_sparse.utils.revision import source_revision
 
 REQUIRED_KEYS = (
     "method", "dataset", "sparsity", "seed", "epochs", "best_epoch", "test_accuracy", "test_auc",
@@ -54,7 +55,7 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torch_geometric": torch_geometric.__version__, "numpy": numpy.__version__,
             "scikit-learn": sklearn.__version__, "gnn_sparse": gnn_sparse.__version__,
-            "cuda": torch.version.cuda}
+            "gnn_sparse_revision": source_revision(), "cuda": torch.version.cuda}
 
 
 def build_results(*, run_id: str, config: dict[str, Any], method_name: str, target_sparsity: float,

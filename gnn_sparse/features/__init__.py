@@ -11,11 +11,13 @@
 
 Modules: :mod:`~.walks` (vectorised time-respecting walks, all at once or in chunks),
 :mod:`~.corpus` (walks as a skip-gram corpus file), :mod:`~.embedding` (skip-gram via gensim,
-streamed from the corpus file), :mod:`~.pairs` (edge feature = concat), :mod:`~.twalk`
+streamed from the corpus file), :mod:`~.pairs` (edge feature = concat), :mod:`~.params` (walk and skip-gram parameters, one
+object), :mod:`~.twalk`
 (which events each split may see, the cached, streaming pipeline).
 """
 from gnn_sparse.features.embedding import skipgram_embeddings
 from gnn_sparse.features.pairs import pair_features
+from gnn_sparse.features.params import TwalkParams
 from gnn_sparse.features.twalk import dataset_twalk_embeddings, feature_cache_dir, twalk_embeddings, visible_splits
 from gnn_sparse.features.walks import TemporalWalkSampler, TemporalWalks, temporal_random_walks
 
@@ -25,6 +27,7 @@ __all__ = [
     "TemporalWalkSampler",
     "skipgram_embeddings",
     "pair_features",
+    "TwalkParams",
     "twalk_embeddings",
     "dataset_twalk_embeddings",
     "feature_cache_dir",

@@ -52,15 +52,18 @@ import sys
 import tempfile
 import time as clock
 import warnings
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from gnn_sparse.features.corpus import write_walk_corpus
-from gnn_sparse.features.embedding import check_skipgram_params, skipgram_from_corpus
-from gnn_sparse.features.walks import TemporalWalkSampler, check_events, check_walk_params
+from gnn_sparse.features.embedding import skipgram_from_corpus
+from gnn_sparse.features.params import TwalkParams
+from gnn_sparse.features.walks import TemporalWalkSampler, check_events
 from gnn_sparse.utils.io import atomic_torch_save
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -95,20 +98,13 @@ def twalk_embeddings(
     dst: np.ndarray,
     time: np.ndarray,
     num_nodes: int,
+    params: TwalkParams | None = None,
     *,
-    walks_per_node: int = 10,
-    walk_length: int = 5,
-    dt: float | None = None,
-    dim: int = 8,
-    window: int = 10,
-    negatives: int = 5,
-    epochs: int = 5,
-    seed: int = 0,
-    workers: int = 1,
     cache_dir: str | os.PathLike | None = None,
     chunk_size: int = WALK_CHUNK,
     progress: bool = False,
     stats: dict | None = None,
+    **overrides: Any,
 ) -> torch.Tensor:
     """Node embeddings from temporal random walks and skip-gram, trained on the given events.
 
@@ -119,13 +115,7 @@ def twalk_embeddings(
     Args:
         src, dst, time: ``[E]`` the visible temporal events (directed ``src -> dst`` at ``time``).
         num_nodes: rows of the result (all nodes of the dataset, seen or not).
-        walks_per_node, walk_length, dt: see :func:`~gnn_sparse.features.walks.temporal_random_walks`
-            (defaults: ``10``, ``5``, ``None`` = per-node time span, as in the original).
-        dim, window, negatives, epochs: see :func:`~gnn_sparse.features.embedding.skipgram_embeddings`
-            (defaults: ``8``, ``10``, ``5``, ``5``).
-        seed: seed of the walks and of the skip-gram training (default: ``0``).
-        workers: skip-gram threads: ``1`` is reproducible, more are faster but not
-            (see :mod:`~gnn_sparse.features.embedding`; default: ``1``).
+        params: walk and skip-gram parameters (default: :class:`TwalkParams`, the original's).
         cache_dir: folder for cached results, or ``None`` for no cache (default: ``None``).
         chunk_size: walks generated and written at a time; bounds memory, never changes
             the result (default: :data:`WALK_CHUNK`).
@@ -133,27 +123,27 @@ def twalk_embeddings(
         stats: a dict to fill with ``cached``, and when computed ``num_walks``,
             ``num_tokens``, ``walks_s`` (walks and corpus file) and ``skipgram_s`` (wall), and
             ``walks_cpu_s``, ``vocab_cpu_s``, ``train_cpu_s`` (CPU seconds, all threads).
+        **overrides: fields of :class:`TwalkParams` replacing those of ``params``
+            (``twalk_embeddings(..., seed=3, dim=16)``).
 
     Returns:
-        ``FloatTensor [num_nodes, dim]``; nodes with no visible event get a zero row.
+        ``FloatTensor [num_nodes, params.dim]``; nodes with no visible event get a zero row.
 
     Raises:
         ValueError: invalid parameters or events (checked before any work).
     """
-    check_walk_params(walks_per_node=walks_per_node, walk_length=walk_length, dt=dt)
-    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    params = replace(params or TwalkParams(), **overrides)
     if chunk_size < 1:
         raise ValueError(f"twalk_embeddings: chunk_size must be >= 1, got {chunk_size}")
     src, dst, time = check_events(src, dst, time, num_nodes)
-    walk_params = dict(walks_per_node=walks_per_node, walk_length=walk_length, dt=dt, seed=seed)
-    embed_params = dict(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    walk_params, embed_params = params.walk_kwargs(), params.skipgram_kwargs()
     stats = {} if stats is None else stats
 
     path = meta = None
     if cache_dir is not None:
         meta = _cache_meta(src, dst, time, num_nodes, walk_params, embed_params)
         path = Path(cache_dir) / f"twalk-{meta['key'][:24]}.pt"
-        cached = _load(path, meta, (num_nodes, dim))
+        cached = _load(path, meta, (num_nodes, params.dim))
         stats["cached"] = cached is not None
         if cached is not None:
             return cached
@@ -179,21 +169,14 @@ def twalk_embeddings(
 
 def dataset_twalk_embeddings(
     dataset,
+    params: TwalkParams | None = None,
     *,
     leaky: bool = False,
-    walks_per_node: int = 10,
-    walk_length: int = 5,
-    dt: float | None = None,
-    dim: int = 8,
-    window: int = 10,
-    negatives: int = 5,
-    epochs: int = 5,
-    seed: int = 0,
-    workers: int = 1,
     cache_dir: str | os.PathLike | None = None,
     chunk_size: int = WALK_CHUNK,
     progress: bool = False,
     stats: dict | None = None,
+    **overrides: Any,
 ) -> torch.Tensor:
     """The one node embedding of a run on ``dataset`` (see the module docstring).
 
@@ -205,12 +188,11 @@ def dataset_twalk_embeddings(
     Args:
         dataset: a :class:`~gnn_sparse.data.TemporalLinkDataset`.
         leaky: train on the whole graph, test edges included (default: ``False``).
-        walks_per_node, walk_length, dt, dim, window, negatives, epochs, seed, workers, cache_dir,
-        chunk_size, progress, stats: as in :func:`twalk_embeddings` (for the usual cache folder pass
-            :func:`feature_cache_dir` of the dataset).
+        params, cache_dir, chunk_size, progress, stats, **overrides: as in :func:`twalk_embeddings`
+            (for the usual cache folder pass :func:`feature_cache_dir` of the dataset).
 
     Returns:
-        ``FloatTensor [dataset.num_nodes, dim]``.
+        ``FloatTensor [dataset.num_nodes, params.dim]``.
 
     Example:
         >>> from gnn_sparse.data import load_dataset
@@ -221,11 +203,8 @@ def dataset_twalk_embeddings(
         torch.Size([800, 16])
     """
     events = dataset.events(*visible_splits("test", leaky=leaky))
-    return twalk_embeddings(
-        events.src, events.dst, events.time, dataset.num_nodes, walks_per_node=walks_per_node,
-        walk_length=walk_length, dt=dt, dim=dim, window=window, negatives=negatives, epochs=epochs,
-        seed=seed, workers=workers, cache_dir=cache_dir, chunk_size=chunk_size, progress=progress, stats=stats,
-    )
+    return twalk_embeddings(events.src, events.dst, events.time, dataset.num_nodes, params, cache_dir=cache_dir,
+                            chunk_size=chunk_size, progress=progress, stats=stats, **overrides)
 
 
 def feature_cache_dir(dataset, root: str | os.PathLike | None = None) -> Path | None:

@@ -39,16 +39,16 @@ def fixed_node_features(config, dataset, progress: bool = False) -> tuple[torch.
     """
     if config.encoder not in FIXED_FEATURE_ENCODERS:
         return None, None
-    from gnn_sparse.features import dataset_twalk_embeddings, feature_cache_dir, visible_splits
+    from gnn_sparse.features import TwalkParams, dataset_twalk_embeddings, feature_cache_dir, visible_splits
 
     tick = time.perf_counter()
-    params = dict(walks_per_node=config.walks_per_node, walk_length=config.walk_length, dt=config.walk_dt,
-                  dim=config.out_dim, window=config.skipgram_window, negatives=config.skipgram_negatives,
-                  epochs=config.skipgram_epochs, seed=config.seed, workers=config.skipgram_workers)
+    params = TwalkParams(walks_per_node=config.walks_per_node, walk_length=config.walk_length, dt=config.walk_dt,
+                         dim=config.out_dim, window=config.skipgram_window, negatives=config.skipgram_negatives,
+                         epochs=config.skipgram_epochs, seed=config.seed, workers=config.skipgram_workers)
     cache_dir = feature_cache_dir(dataset, config.data_root)
     stats: dict[str, Any] = {}
-    features = dataset_twalk_embeddings(dataset, leaky=config.leaky_embeddings, cache_dir=cache_dir,
-                                        progress=progress, stats=stats, **params)
+    features = dataset_twalk_embeddings(dataset, params, leaky=config.leaky_embeddings, cache_dir=cache_dir,
+                                        progress=progress, stats=stats)
     visible = visible_splits("test", leaky=config.leaky_embeddings)
     info = {
         "encoder": config.encoder,
@@ -56,7 +56,7 @@ def fixed_node_features(config, dataset, progress: bool = False) -> tuple[torch.
         "trained_on": list(visible) if visible else "all events (test edges included)",
         "visible_events": dataset.events(*visible).num_events,
         "zero_rows": int((features.abs().sum(dim=1) == 0).sum()),
-        **params,
+        **params.as_dict(),
         "cache_dir": None if cache_dir is None else str(cache_dir),
         **stats,
         "time_s": time.perf_counter() - tick,

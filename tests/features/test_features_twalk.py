@@ -114,3 +114,22 @@ def test_small_graph_end_to_end_beats_chance():
     assert x_train.shape[1] == 16
     clf = MLPClassifier((32,), max_iter=300, random_state=0).fit(x_train, y_train)
     assert clf.score(x_test, y_test) > 0.7  # chance is 0.5; about 0.83 here
+
+
+def test_one_parameters_object_and_keyword_overrides_are_the_same_request(tmp_path):
+    from gnn_sparse.features import TwalkParams
+
+    *_, events = _split_events()
+    params = TwalkParams(seed=3, **SMALL)
+    stats = {}
+    by_object = twalk_embeddings(*events("train"), 60, params, cache_dir=tmp_path, stats=stats)
+    assert stats["cached"] is False
+    by_keywords = twalk_embeddings(*events("train"), 60, cache_dir=tmp_path, stats=stats, seed=3, **SMALL)
+    assert stats["cached"] is True and torch.equal(by_object, by_keywords)  # one cache entry: one request
+    assert torch.equal(twalk_embeddings(*events("train"), 60, TwalkParams(**SMALL), seed=3), by_object)
+    assert params.walk_kwargs() == dict(walks_per_node=4, walk_length=3, dt=None, seed=3)
+    assert params.skipgram_kwargs() == dict(dim=8, window=10, negatives=5, epochs=2, seed=3, workers=1)
+    with pytest.raises(ValueError, match="walk_length must be >= 1"):
+        TwalkParams(walk_length=0)
+    with pytest.raises(TypeError, match="walk_lenght"):
+        twalk_embeddings(*events("train"), 60, walk_lenght=3)

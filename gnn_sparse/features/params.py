@@ -1,0 +1,59 @@
+"""The parameters of the temporal-walk features, in one object.
+
+Walks and skip-gram are configured together everywhere they are used (the pipeline, the
+dataset helper, the run's fixed features, the cache key), so they travel as one frozen
+dataclass instead of nine keyword arguments repeated at each level.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gnn_sparse.features.embedding import check_skipgram_params
+from gnn_sparse.features.walks import check_walk_params
+
+
+@dataclass(frozen=True)
+class TwalkParams:
+    """Temporal random walks followed by skip-gram (the original pipeline's defaults).
+
+    Attributes:
+        walks_per_node, walk_length, dt: the walks
+            (:func:`~gnn_sparse.features.walks.temporal_random_walks`; ``dt=None``: each
+            node's own time span).
+        dim, window, negatives, epochs: skip-gram
+            (:func:`~gnn_sparse.features.embedding.skipgram_embeddings`).
+        seed: seeds both the walks and skip-gram.
+        workers: skip-gram threads: ``1`` is reproducible, more are faster but not.
+
+    Raises:
+        ValueError: on construction, for any invalid value (before any work is done).
+    """
+
+    walks_per_node: int = 10
+    walk_length: int = 5
+    dt: float | None = None
+    dim: int = 8
+    window: int = 10
+    negatives: int = 5
+    epochs: int = 5
+    seed: int = 0
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        check_walk_params(walks_per_node=self.walks_per_node, walk_length=self.walk_length, dt=self.dt)
+        check_skipgram_params(dim=self.dim, window=self.window, negatives=self.negatives, epochs=self.epochs,
+                              seed=self.seed, workers=self.workers)
+
+    def walk_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`~gnn_sparse.features.walks.TemporalWalkSampler`."""
+        return dict(walks_per_node=self.walks_per_node, walk_length=self.walk_length, dt=self.dt, seed=self.seed)
+
+    def skipgram_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`~gnn_sparse.features.embedding.skipgram_from_corpus`."""
+        return dict(dim=self.dim, window=self.window, negatives=self.negatives, epochs=self.epochs,
+                    seed=self.seed, workers=self.workers)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready (the results' ``node_features`` record them)."""
+        return asdict(self)

@@ -14,6 +14,12 @@ class ConfigError(ValueError):
     """An invalid option or an impossible request; the CLI prints it as one line, exit code 2."""
 
 
+class OutOfSpaceError(ConfigError):
+    """The results folder's file system is full (or over quota). A :class:`ConfigError`, so
+    that every command line prints it as one line with exit code 2 and a ``compare`` grid
+    stops instead of failing every following run; the files already written are intact."""
+
+
 class DictConfig:
     """A dataclass config that round-trips through a plain dict (results JSON, checkpoints)."""
 

@@ -208,17 +208,27 @@ def _index_entry(results: dict[str, Any], file: str) -> dict[str, Any]:
     return entry
 
 
+def ensure_indexed(results_dir: str | os.PathLike, results: dict[str, Any]) -> None:
+    """Add the line of a finished run that ``index.jsonl`` lacks (its writer was killed
+    between the results file and the index), so that reusing the run completes it."""
+    if not any(r.get("run_id") == results["run_id"] for r in read_index(results_dir)):
+        update_index(results_dir, results, results_path(results_dir, results["run_id"]).name)
+
+
 def update_index(results_dir: str | os.PathLike, results: dict[str, Any], file: str) -> None:
     """``index.jsonl``: one line per run (a re-run replaces its line), each with its checksum,
     rewritten atomically.
 
     The read-replace-write runs under a lock file (``.index.jsonl.lock``), so runs started
-    side by side in one results folder do not drop each other's lines.
+    side by side in one results folder do not drop each other's lines; the temporary files
+    of writers killed before their rename are deleted there.
     """
     entry = _index_entry(results, file)
     index = Path(results_dir) / INDEX_NAME
     index.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(index.with_name(f".{INDEX_NAME}.lock")):
+        for stale in index.parent.glob(f".{INDEX_NAME}.*.tmp"):  # left by a killed writer (we hold the lock)
+            stale.unlink(missing_ok=True)
         rows = [r for r in read_index(results_dir) if r.get("run_id") != results["run_id"]] + [entry]
         with atomic_write(index, "w", encoding="utf-8") as f:
             for row in rows:

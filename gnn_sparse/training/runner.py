@@ -13,6 +13,7 @@ run's exactly (CPU).
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import sys
@@ -33,7 +34,7 @@ from gnn_sparse.models.encoders import graph_to
 from gnn_sparse.models.fixed import fixed_node_features
 from gnn_sparse.models.sampling import CSRGraph, make_sampler
 from gnn_sparse.training.checkpoint import load_checkpoint
-from gnn_sparse.training.config import ConfigError, RunConfig, config_differences
+from gnn_sparse.training.config import ConfigError, OutOfSpaceError, RunConfig, config_differences
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
@@ -45,11 +46,12 @@ from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.results import (
     build_results,
     checkpoint_path,
+    ensure_indexed,
     read_results,
     results_path,
     write_results,
 )
-from gnn_sparse.training.run_files import metrics_path, run_dir, write_run_config
+from gnn_sparse.training.run_files import metrics_path, remove_stale_temporaries, run_dir, write_run_config
 from gnn_sparse.utils.io import CorruptFileError
 
 ENCODER_REFRESH = "per-batch"
@@ -126,6 +128,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
         done, ckpt = previous_run(options, run_id, config)
         if done is not None:
+            dp.on_writer(lambda: ensure_indexed(options.results_dir, done))
             return done
         dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "link-prediction", config.to_dict(),
                                               None if ckpt is None else len(ckpt["history"])))
@@ -206,7 +209,8 @@ def run_lock(options: RunOptions, run_id: str, dp):
     if the first was killed: the lock dies with its process). Under torchrun the ranks of one
     run share the run and do not lock."""
     if dp.world_size > 1:
-        yield
+        with out_of_space_as_error(options.results_dir):
+            yield
         return
     ensure_writable(options.results_dir)
     folder = run_dir(options.results_dir, run_id)
@@ -218,9 +222,25 @@ def run_lock(options: RunOptions, run_id: str, dp):
         _note(options)(f"{run_id}: another process is running it ({lock.lock_file}); waiting for it")
         lock.acquire()
     try:
-        yield
+        with out_of_space_as_error(options.results_dir):
+            remove_stale_temporaries(options.results_dir, run_id)
+            yield
     finally:
         lock.release()
+
+
+@contextlib.contextmanager
+def out_of_space_as_error(results_dir: str | os.PathLike):
+    """A full disk while the run writes becomes :class:`OutOfSpaceError` (one line, exit 2):
+    every write is atomic, so the last checkpoint is intact and ``--resume`` continues once
+    there is space again."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OutOfSpaceError(f"no space left on the device of {str(results_dir)!r} ({err.strerror}); nothing "
+                              "written is damaged: free space and rerun with --resume to continue") from None
 
 
 def _note(options: RunOptions) -> Callable[[str], None]:

@@ -64,7 +64,31 @@ def atomic_torch_save(obj: dict[str, Any], path: str | os.PathLike) -> None:
     payload = {k: v for k, v in obj.items() if k != CHECKSUM_KEY}
     payload[CHECKSUM_KEY] = content_sha256(payload)
     with atomic_write(path, "wb") as f:
-        torch.save(payload, f)
+        out = _WriteErrors(f)
+        try:
+            torch.save(payload, out)
+        except RuntimeError:
+            if out.error is not None:  # torch reports a failed write (a full disk) as a bare RuntimeError
+                raise out.error from None
+            raise
+
+
+class _WriteErrors:
+    """A binary file whose failed ``write`` is remembered, so that the ``OSError`` (``ENOSPC``)
+    that ``torch.save`` turns into "unexpected pos" can be raised as what it is."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def checked_torch_load(path: str | os.PathLike, **load_kwargs) -> dict[str, Any]:

@@ -208,7 +208,6 @@ class Scenario:
     argv: Callable[[Path, Path, Path], list[str]]
     run_ids: tuple[str, ...]
     resume_flag: bool = True
-    file_dataset: bool = False
 
 
 def edge_file(work: Path) -> Path:
@@ -232,19 +231,22 @@ COMMON = ["--threads", "1", "--quiet"]
 
 def scenarios(work: Path) -> dict[str, Scenario]:
     graph = edge_file(work)
+
+    def data(root: Path) -> list[str]:
+        return ["--dataset", str(graph), "--columns", "src,dst,time", "--data-root", str(root)]
+
     return {
         "gcn": Scenario("gcn", lambda r, p, d: [
-            "--method", "dst-ee", "--epochs", "4", "--results-dir", str(r), "--run-name", "gcn", *COMMON],
+            *data(d), "--method", "dst-ee", "--epochs", "4", "--results-dir", str(r), "--run-name", "gcn", *COMMON],
             ("gcn",)),
         "twalk": Scenario("twalk", lambda r, p, d: [
-            "--dataset", str(graph), "--columns", "src,dst,time", "--data-root", str(d), "--encoder", "twalk",
-            "--method", "rigl", "--epochs", "3", "--walks-per-node", "4", "--walk-length", "10",
-            "--skipgram-epochs", "2", "--skipgram-workers", "1", "--results-dir", str(r), "--run-name", "twalk",
-            *COMMON], ("twalk",), file_dataset=True),
+            *data(d), "--encoder", "twalk", "--method", "rigl", "--epochs", "3", "--walks-per-node", "4",
+            "--walk-length", "10", "--skipgram-epochs", "2", "--skipgram-workers", "1", "--results-dir", str(r),
+            "--run-name", "twalk", *COMMON], ("twalk",)),
         "compare": Scenario("compare", lambda r, p, d: [
-            "compare", "--methods", "set", "static", "--sparsities", "0.9", "--seeds", "0", "--preset", "quick",
-            "--results-dir", str(r), "--reports-dir", str(p), *COMMON],
-            ("synthetic-set-gcn-fc-s0.9-seed0", "synthetic-static-gcn-fc-s0.9-seed0"), resume_flag=False),
+            "compare", *data(d), "--methods", "set", "static", "--sparsities", "0.9", "--seeds", "0", "--preset",
+            "quick", "--results-dir", str(r), "--reports-dir", str(p), *COMMON],
+            ("synthetic-300.txt-set-gcn-fc-s0.9-seed0", "synthetic-300.txt-static-gcn-fc-s0.9-seed0"), resume_flag=False),
     }
 
 
@@ -519,10 +521,11 @@ def corruption_cases(work: Path, refs: dict[str, Reference], rng: random.Random,
     sc = scenarios(work)
     gcn, twalk = sc["gcn"], sc["twalk"]
 
-    def finished_copy(s: Scenario, name: str) -> Path:
+    def finished(s: Scenario, name: str) -> Path:
         root = work / "corrupt" / name
         shutil.rmtree(root, ignore_errors=True)
-        shutil.copytree(refs[s.name].root, root, ignore=shutil.ignore_patterns("*.log"))
+        if run_scenario(s, root, "first").wait() != 0:
+            raise RuntimeError(f"{root}: the run to damage failed")
         return root
 
     def killed_after_checkpoint(name: str, n: int) -> Path:
@@ -557,19 +560,19 @@ def corruption_cases(work: Path, refs: dict[str, Reference], rng: random.Random,
 
     for name, pattern, needle in (("split-cache-flipped", "processed/*.pt", "processed cache"),
                                   ("twalk-cache-flipped", "processed/features/*/twalk-*.pt", "twalk cache")):
-        root = finished_copy(twalk, name)
+        root = finished(twalk, name)
         [target] = list(case_dirs(root)[2].glob(pattern))
         flip_tensor_byte(target, rng)
         shutil.rmtree(case_dirs(root)[0])  # a new run over the damaged cache
         recomputed(name, twalk, root, needle)
 
     for name, damage in (("results-truncated", truncate), ("results-digit", change_digit)):
-        root = finished_copy(gcn, name)
+        root = finished(gcn, name)
         target = case_dirs(root)[0] / "gcn.json"
         damage(target)
         recomputed(name, gcn, root, f"results file {target} is corrupt")
 
-    root = finished_copy(gcn, "index-torn")
+    root = finished(gcn, "index-torn")
     tear_index(case_dirs(root)[0] / "index.jsonl")
     other = spawn([*gcn.argv(*case_dirs(root)), "--epochs", "1", "--run-name", "other"], root / "other.log")
     code, out = other.wait(), other.output()
@@ -655,8 +658,8 @@ def race_cases(work: Path, refs: dict[str, Reference], tally: Tally) -> None:
     codes, outs = (a.wait(), b.wait()), (a.output(), b.output())
     problems = [f"grid exited {c}: {_last_lines(o)}" for c, o in zip(codes, outs) if c != 0]
     problems += _trained_once(root, cmp.run_ids)
-    record = case_dirs(root)[0] / "compare" / "synthetic.json"
-    sessions = json.loads(record.read_text()).get("sessions", []) if record.exists() else []
+    records = list((case_dirs(root)[0] / "compare").glob("*.json"))
+    sessions = json.loads(records[0].read_text()).get("sessions", []) if len(records) == 1 else []
     if len(sessions) != 2:
         problems.append(f"the grid record holds {len(sessions)} sessions, expected 2")
     problems += integrity_problems(case_dirs(root)[0], cmp.run_ids)

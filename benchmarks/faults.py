@@ -22,8 +22,8 @@ Each case runs the real command line (``gnn_sparse.cli.main``, the code behind
   cache, a truncated and a digit-changed results JSON, a torn ``index.jsonl`` line, a
   damaged downloaded raw file): detected when it is reported in one line and recomputed
   (the results equal the reference) or refused (exit 2, one line naming the file);
-* **disk full**: the results folder on a 1 MiB tmpfs (``mount``, as root) fills during a
-  checkpoint: one line and exit 2, every file intact; after a remount with space the run
+* **disk full**: the results folder on a tmpfs (``mount``, as root) of 1.5 checkpoints fills
+  during the second checkpoint: one line and exit 2, every file intact; after a remount with space the run
   resumes to the reference results;
 * **races**: two identical ``compare`` grids over one folder, and one configuration
   started twice, at once: every run trained once, one valid index line per run, both grid
@@ -50,6 +50,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,11 @@ if str(REPO) not in sys.path:
 
 import torch  # noqa: E402
 
+import gnn_sparse.cli  # noqa: E402,F401  imported once here: every forked child starts with it
+import gnn_sparse.reports.compare  # noqa: E402,F401
+import gnn_sparse.reports.report  # noqa: E402,F401
+import gnn_sparse.features.twalk  # noqa: E402,F401
+from gensim.models import Word2Vec  # noqa: E402,F401  (twalk's skip-gram, imported lazily there)
 from gnn_sparse.utils.io import CorruptFileError, checked_torch_load  # noqa: E402
 
 MAX_REDRAWS = 3
@@ -141,6 +147,9 @@ def spawn(argv: list[str], log: Path, kill_at_write: tuple[str, int, str] | None
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # not a parent's replacement (pytest's capture)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        warnings.showwarning = _print_warning  # printed, not recorded by a parent's catch_warnings
         os.environ.update(env or {})
         _record_writes(log.with_suffix(".writes"))
         if kill_at_write is not None:
@@ -157,6 +166,10 @@ def spawn(argv: list[str], log: Path, kill_at_write: tuple[str, int, str] | None
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _record_writes(path: Path) -> None:
@@ -451,7 +464,7 @@ def kill_case(sc: Scenario, ref: Reference, root: Path, rng: random.Random, tall
 
 def kill_plan(n: int, rng: random.Random, names: list[str]) -> list[tuple[str, tuple[str, int, str] | None]]:
     """``n`` kills: a third aimed at writes (checkpoints, results, index, caches, the grid
-    record), the rest at random moments, spread over the scenarios."""
+    record), the rest at random moments, spread over the scenarios (half on the plain run)."""
     aimed = {"gcn": [("checkpoint", 1), ("checkpoint", 3), ("results", 1), ("index", 1), ("config", 1),
                      ("metrics", 1)],
              "twalk": [("split-cache", 1), ("twalk-cache", 1), ("checkpoint", 2), ("results", 1)],
@@ -459,7 +472,9 @@ def kill_plan(n: int, rng: random.Random, names: list[str]) -> list[tuple[str, t
     writes = [(s, (t, k, when)) for s in names for t, k in aimed.get(s, []) for when in ("before", "after")]
     rng.shuffle(writes)
     writes = writes[: n // 3]
-    randoms = [(names[i % len(names)], None) for i in range(n - len(writes))]
+    weights = {"gcn": 5, "twalk": 3, "compare": 2}  # a grid costs two runs and a report
+    cycle = [name for name in names for _ in range(weights.get(name, 1))]
+    randoms = [(cycle[i % len(cycle)], None) for i in range(n - len(writes))]
     plan = writes + randoms
     rng.shuffle(plan)
     return plan
@@ -516,79 +531,70 @@ def _last_lines(text: str, n: int = 3) -> str:
     return " | ".join(text.strip().splitlines()[-n:])
 
 
+CORRUPTIONS = ("checkpoint-truncated", "checkpoint-flipped", "split-cache-flipped", "twalk-cache-flipped",
+               "results-truncated", "results-digit", "index-torn", "raw-download-flipped")
+"""The damaged artefacts, one case each (:func:`corruption_case`)."""
+
+
 def corruption_cases(work: Path, refs: dict[str, Reference], rng: random.Random, tally: Tally) -> None:
     """Every stored artefact damaged in turn; each must be reported and recomputed or refused."""
+    for name in CORRUPTIONS:
+        tally.record("corrupts", name, corruption_case(name, work, refs, rng))
+
+
+def corruption_case(name: str, work: Path, refs: dict[str, Reference], rng: random.Random) -> list[str]:
+    """Damage one artefact (:data:`CORRUPTIONS`) and return what went wrong (nothing: it was
+    reported on one line and recomputed, or refused with exit 2)."""
+    if name == "raw-download-flipped":
+        return raw_download_case(work / "corrupt" / "raw")
     sc = scenarios(work)
     gcn, twalk = sc["gcn"], sc["twalk"]
+    root = work / "corrupt" / name
+    shutil.rmtree(root, ignore_errors=True)
+    results, data = case_dirs(root)[0], case_dirs(root)[2]
 
-    def finished(s: Scenario, name: str) -> Path:
-        root = work / "corrupt" / name
-        shutil.rmtree(root, ignore_errors=True)
-        if run_scenario(s, root, "first").wait() != 0:
-            raise RuntimeError(f"{root}: the run to damage failed")
-        return root
-
-    def killed_after_checkpoint(name: str, n: int) -> Path:
-        root = work / "corrupt" / name
-        shutil.rmtree(root, ignore_errors=True)
-        run_scenario(gcn, root, "killed", kill_at_write=("checkpoint", n, "after")).wait()
-        return root
-
-    def refused(name: str, root: Path, target: Path) -> None:
+    if name.startswith("checkpoint-"):  # a run killed after its second epoch, its checkpoint damaged
+        run_scenario(gcn, root, "killed", kill_at_write=("checkpoint", 2, "after")).wait()
+        target = results / "checkpoints" / "gcn.pt"
+        truncate(target) if name == "checkpoint-truncated" else flip_tensor_byte(target, rng)
         child = run_scenario(gcn, root, "resumed", resume=True)
         code, out = child.wait(), child.output()
         problems = [] if code == 2 else [f"exit {code}, expected 2 (refused)"]
         problems += one_line_report(out, str(target))
-        if (case_dirs(root)[0] / "gcn.json").exists():
+        if (results / "gcn.json").exists():
             problems.append("a results file was written from the damaged checkpoint")
-        tally.record("corrupts", name, problems)
+        return problems
 
-    for name, damage in (("checkpoint-truncated", truncate), ("checkpoint-flipped", lambda p: flip_tensor_byte(p, rng))):
-        root = killed_after_checkpoint(name, 2)
-        target = case_dirs(root)[0] / "checkpoints" / "gcn.pt"
-        damage(target)
-        refused(name, root, target)
-
-    def recomputed(name: str, s: Scenario, root: Path, needle: str, resume: bool = False) -> None:
-        child = run_scenario(s, root, "rerun", resume=resume)
+    s = twalk if "cache" in name else gcn
+    if run_scenario(s, root, "first").wait() != 0:
+        return [f"the run to damage failed: {_last_lines((root / 'first.log').read_text())}"]
+    if name == "index-torn":  # the next run writing to the folder must rebuild the index
+        tear_index(results / "index.jsonl")
+        child = spawn([*gcn.argv(*case_dirs(root)), "--epochs", "1", "--run-name", "other"], root / "other.log")
         code, out = child.wait(), child.output()
         problems = [] if code == 0 else [f"exit {code}: {_last_lines(out)}"]
-        problems += one_line_report(out, needle)
-        problems += integrity_problems(case_dirs(root)[0], s.run_ids)
-        problems += result_differences(case_dirs(refs[s.name].root)[0], case_dirs(root)[0], s.run_ids)
-        tally.record("corrupts", name, problems)
-
-    for name, pattern, needle in (("split-cache-flipped", "processed/*.pt", "processed cache"),
-                                  ("twalk-cache-flipped", "processed/features/*/twalk-*.pt", "twalk cache")):
-        root = finished(twalk, name)
-        [target] = list(case_dirs(root)[2].glob(pattern))
+        return problems + one_line_report(out, "rebuilding the index") + integrity_problems(results, ("gcn", "other"))
+    if "cache" in name:  # a new run over the damaged cache
+        pattern = "processed/*.pt" if name == "split-cache-flipped" else "processed/features/*/twalk-*.pt"
+        [target] = list(data.glob(pattern))
         flip_tensor_byte(target, rng)
-        shutil.rmtree(case_dirs(root)[0])  # a new run over the damaged cache
-        recomputed(name, twalk, root, needle)
-
-    for name, damage in (("results-truncated", truncate), ("results-digit", change_digit)):
-        root = finished(gcn, name)
-        target = case_dirs(root)[0] / "gcn.json"
-        damage(target)
-        recomputed(name, gcn, root, f"results file {target} is corrupt")
-
-    root = finished(gcn, "index-torn")
-    tear_index(case_dirs(root)[0] / "index.jsonl")
-    other = spawn([*gcn.argv(*case_dirs(root)), "--epochs", "1", "--run-name", "other"], root / "other.log")
-    code, out = other.wait(), other.output()
+        shutil.rmtree(results)
+        needle = "processed cache" if name == "split-cache-flipped" else "twalk cache"
+    else:  # the same command again over a damaged results file: redone from the checkpoint
+        target = results / "gcn.json"
+        truncate(target) if name == "results-truncated" else change_digit(target)
+        needle = f"results file {target} is corrupt"
+    child = run_scenario(s, root, "rerun")
+    code, out = child.wait(), child.output()
     problems = [] if code == 0 else [f"exit {code}: {_last_lines(out)}"]
-    problems += one_line_report(out, "rebuilding the index")
-    problems += integrity_problems(case_dirs(root)[0], ("gcn", "other"))
-    tally.record("corrupts", "index-torn", problems)
-
-    tally.record("corrupts", "raw-download-flipped", raw_download_case(work / "corrupt" / "raw"))
+    problems += one_line_report(out, needle)
+    problems += integrity_problems(results, s.run_ids)
+    return problems + result_differences(case_dirs(refs[s.name].root)[0], results, s.run_ids)
 
 
 def raw_download_case(root: Path) -> list[str]:
     """A registered file downloaded from a local ``file://`` URL, then damaged on disk: the
     next lookup must report it, delete it and download it again (the manifest's sha256)."""
-    import warnings
-
     from gnn_sparse.data.registry import DatasetSpec, resolve_file
     from gnn_sparse.utils.io import sha256_file
 
@@ -616,14 +622,15 @@ def raw_download_case(root: Path) -> list[str]:
 # --------------------------------------------------------------------------- disk full
 
 def disk_full_case(work: Path, ref: Reference, tally: Tally) -> None:
-    """The results folder on a 1 MiB tmpfs: the second checkpoint does not fit."""
+    """The results folder on a tmpfs of 1.5 checkpoints: the second checkpoint does not fit."""
+    size = int(1.5 * (case_dirs(ref.root)[0] / "checkpoints" / "gcn.pt").stat().st_size) // 4096 * 4096
     root = work / "disk-full"
     results = case_dirs(root)[0]
     if results.exists():
         subprocess.run(["umount", str(results)], capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
     results.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(results)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(results)], capture_output=True)
     if mounted.returncode != 0:
         tally.skipped.append(f"disk-full: cannot mount a tmpfs ({mounted.stderr.decode().strip()})")
         return
@@ -636,13 +643,13 @@ def disk_full_case(work: Path, ref: Reference, tally: Tally) -> None:
         problems += integrity_problems(results, None)
         if not (results / "checkpoints" / "gcn.pt").exists():
             problems.append("no checkpoint was kept (the disk filled before the first one?)")
-        subprocess.run(["mount", "-o", "remount,size=16m", str(results)], check=True)
+        subprocess.run(["mount", "-o", f"remount,size={8 * size}", str(results)], check=True)
         child = run_scenario(gcn, root, "resumed", resume=True)
         if child.wait() != 0:
             problems.append(f"resume after freeing space exited {child.code}: {_last_lines(child.output())}")
         problems += integrity_problems(results, gcn.run_ids)
         lost = result_differences(case_dirs(ref.root)[0], results, gcn.run_ids)
-        tally.record("disk-full", "tmpfs-1MiB", problems + lost, lost=bool(lost))
+        tally.record("disk-full", f"tmpfs-{size // 1024}KiB", problems + lost, lost=bool(lost))
     finally:
         subprocess.run(["umount", str(results)], capture_output=True)
 
@@ -650,8 +657,13 @@ def disk_full_case(work: Path, ref: Reference, tally: Tally) -> None:
 # --------------------------------------------------------------------------- races
 
 def race_cases(work: Path, refs: dict[str, Reference], tally: Tally) -> None:
-    sc = scenarios(work)
-    cmp, gcn = sc["compare"], sc["gcn"]
+    race_two_grids(work, refs, tally)
+    race_same_run(work, refs, tally)
+
+
+def race_two_grids(work: Path, refs: dict[str, Reference], tally: Tally) -> None:
+    """Two identical ``compare`` grids over one results folder at once."""
+    cmp = scenarios(work)["compare"]
     root = work / "race" / "compare"
     shutil.rmtree(root, ignore_errors=True)
     a, b = run_scenario(cmp, root, "grid-a"), run_scenario(cmp, root, "grid-b")
@@ -666,6 +678,10 @@ def race_cases(work: Path, refs: dict[str, Reference], tally: Tally) -> None:
     lost = result_differences(case_dirs(refs["compare"].root)[0], case_dirs(root)[0], cmp.run_ids)
     tally.record("races", "two-compare-grids", problems + lost, lost=len(lost))
 
+
+def race_same_run(work: Path, refs: dict[str, Reference], tally: Tally) -> None:
+    """One configuration started twice at once: one trains, the other waits and reuses it."""
+    gcn = scenarios(work)["gcn"]
     root = work / "race" / "same-run"
     shutil.rmtree(root, ignore_errors=True)
     a, b = run_scenario(gcn, root, "run-a", quiet=False), run_scenario(gcn, root, "run-b", quiet=False)
@@ -776,7 +792,11 @@ def _rank_pids(launcher: int, rank: int | None) -> list[int]:
 
 # --------------------------------------------------------------------------- main
 
-def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], log=print) -> Tally:
+def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], budget_s: float | None = None,
+            log=print) -> Tally:
+    """The categories in turn, the kills last; with ``budget_s``, no kill starts after that
+    many seconds (the tally counts the kills actually run)."""
+    started = time.perf_counter()
     torch.set_num_threads(1)
     work.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -784,15 +804,6 @@ def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], log=
     sc = scenarios(work)
     refs = {name: reference_run(s, work) for name, s in sc.items()}
     log("reference runs: " + ", ".join(f"{n} {r.seconds:.1f} s" for n, r in refs.items()))
-    if "kills" in categories:
-        for i, (name, write) in enumerate(kill_plan(kills, rng, list(sc)), 1):
-            ok = kill_case(sc[name], refs[name], work / "kills" / f"{i:03d}", rng, tally, write)
-            if not ok:
-                log(f"kill {i}: FAILED: {tally.failures[-1]}")
-            elif i % 10 == 0:
-                log(f"kills: {i}/{kills} done, {tally.passed.get('kills', 0)} survived")
-            else:
-                shutil.rmtree(work / "kills" / f"{i:03d}", ignore_errors=True)
     if "corrupts" in categories:
         corruption_cases(work, refs, rng, tally)
     if "disk-full" in categories:
@@ -801,6 +812,20 @@ def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], log=
         race_cases(work, refs, tally)
     if "torchrun" in categories:
         torchrun_case(work, tally, rng)
+    log(f"{tally.summary()} ({time.perf_counter() - started:.0f} s); now the kills")
+    if "kills" in categories:
+        for i, (name, write) in enumerate(kill_plan(kills, rng, list(sc)), 1):
+            if budget_s is not None and time.perf_counter() - started > budget_s:
+                tally.skipped.append(f"kills: time budget of {budget_s:.0f} s reached after {i - 1} of {kills}")
+                break
+            ok = kill_case(sc[name], refs[name], work / "kills" / f"{i:03d}", rng, tally, write)
+            if not ok:
+                log(f"kill {i}: FAILED: {tally.failures[-1]}")
+            else:
+                shutil.rmtree(work / "kills" / f"{i:03d}", ignore_errors=True)
+            if i % 10 == 0:
+                log(f"kills: {i}/{kills} done, {tally.passed.get('kills', 0)} survived "
+                    f"({time.perf_counter() - started:.0f} s)")
     return tally
 
 
@@ -814,10 +839,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="scratch folder (emptied first)")
     parser.add_argument("--only", nargs="+", choices=CATEGORIES, default=list(CATEGORIES),
                         help="run only these categories")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="start no kill after this many seconds (the other categories run first)")
     args = parser.parse_args(argv)
     shutil.rmtree(args.work, ignore_errors=True)
     started = time.perf_counter()
-    tally = run_all(args.work, args.kills, args.seed, tuple(args.only),
+    tally = run_all(args.work, args.kills, args.seed, tuple(args.only), args.budget_s,
                     log=lambda msg: print(msg, file=sys.stderr, flush=True))
     for c in tally.tried:
         verb = "detected" if c == "corrupts" else "survived"

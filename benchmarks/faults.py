@@ -240,6 +240,9 @@ def edge_file(work: Path) -> Path:
 
 
 COMMON = ["--threads", "1", "--quiet"]
+BASE_SCENARIOS = ("gcn", "twalk", "compare")
+"""The scenarios on the small edge-list file; ``email-eu`` (the real graph, from the shared
+data folder) only takes the kills asked for with ``--email-eu-kills``."""
 
 
 def scenarios(work: Path) -> dict[str, Scenario]:
@@ -260,6 +263,9 @@ def scenarios(work: Path) -> dict[str, Scenario]:
             "compare", *data(d), "--methods", "set", "static", "--sparsities", "0.9", "--seeds", "0", "--preset",
             "quick", "--results-dir", str(r), "--reports-dir", str(p), *COMMON],
             ("synthetic-300.txt-set-gcn-fc-s0.9-seed0", "synthetic-300.txt-static-gcn-fc-s0.9-seed0"), resume_flag=False),
+        "email-eu": Scenario("email-eu", lambda r, p, d: [
+            "--dataset", "email-eu", "--data-root", str(d), "--method", "dst-ee", "--epochs", "2",
+            "--results-dir", str(r), "--run-name", "email-eu", *COMMON], ("email-eu",)),
     }
 
 
@@ -403,7 +409,7 @@ class Tally:
     def summary(self) -> str:
         verb = {"corrupts": "detected"}
         parts = [f"{c} {self.passed[c]}/{self.tried[c]} {verb.get(c, 'survived')}" for c in self.tried]
-        return "; ".join(parts) + f"; lost runs {self.lost_runs}; kill moments redrawn {self.redraws}"
+        return "; ".join([*parts, f"lost runs {self.lost_runs}", f"kill moments redrawn {self.redraws}"])
 
 
 # --------------------------------------------------------------------------- kills
@@ -793,16 +799,18 @@ def _rank_pids(launcher: int, rank: int | None) -> list[int]:
 # --------------------------------------------------------------------------- main
 
 def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], budget_s: float | None = None,
-            log=print) -> Tally:
-    """The categories in turn, the kills last; with ``budget_s``, no kill starts after that
-    many seconds (the tally counts the kills actually run)."""
+            email_eu_kills: int = 0, log=print) -> Tally:
+    """The categories in turn, the kills last (``kills`` on the small file, then
+    ``email_eu_kills`` at random moments of an ``email-eu`` run); with ``budget_s``, no kill
+    starts after that many seconds (the tally counts the kills actually run)."""
     started = time.perf_counter()
     torch.set_num_threads(1)
     work.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     tally = Tally()
     sc = scenarios(work)
-    refs = {name: reference_run(s, work) for name, s in sc.items()}
+    names = [*BASE_SCENARIOS, *(["email-eu"] if email_eu_kills and "kills" in categories else [])]
+    refs = {name: reference_run(sc[name], work) for name in names}
     log("reference runs: " + ", ".join(f"{n} {r.seconds:.1f} s" for n, r in refs.items()))
     if "corrupts" in categories:
         corruption_cases(work, refs, rng, tally)
@@ -814,9 +822,10 @@ def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], budg
         torchrun_case(work, tally, rng)
     log(f"{tally.summary()} ({time.perf_counter() - started:.0f} s); now the kills")
     if "kills" in categories:
-        for i, (name, write) in enumerate(kill_plan(kills, rng, list(sc)), 1):
+        plan = kill_plan(kills, rng, list(BASE_SCENARIOS)) + [("email-eu", None)] * email_eu_kills
+        for i, (name, write) in enumerate(plan, 1):
             if budget_s is not None and time.perf_counter() - started > budget_s:
-                tally.skipped.append(f"kills: time budget of {budget_s:.0f} s reached after {i - 1} of {kills}")
+                tally.skipped.append(f"kills: time budget of {budget_s:.0f} s reached after {i - 1} of {len(plan)}")
                 break
             ok = kill_case(sc[name], refs[name], work / "kills" / f"{i:03d}", rng, tally, write)
             if not ok:
@@ -824,7 +833,7 @@ def run_all(work: Path, kills: int, seed: int, categories: tuple[str, ...], budg
             else:
                 shutil.rmtree(work / "kills" / f"{i:03d}", ignore_errors=True)
             if i % 10 == 0:
-                log(f"kills: {i}/{kills} done, {tally.passed.get('kills', 0)} survived "
+                log(f"kills: {i}/{len(plan)} done, {tally.passed.get('kills', 0)} survived "
                     f"({time.perf_counter() - started:.0f} s)")
     return tally
 
@@ -839,12 +848,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="scratch folder (emptied first)")
     parser.add_argument("--only", nargs="+", choices=CATEGORIES, default=list(CATEGORIES),
                         help="run only these categories")
+    parser.add_argument("--email-eu-kills", type=int, default=0,
+                        help="random kills of an email-eu run after the others (default: 0; needs the graph "
+                             "in $GNN_SPARSE_SHARED_DATA)")
     parser.add_argument("--budget-s", type=float, default=None,
                         help="start no kill after this many seconds (the other categories run first)")
     args = parser.parse_args(argv)
     shutil.rmtree(args.work, ignore_errors=True)
     started = time.perf_counter()
-    tally = run_all(args.work, args.kills, args.seed, tuple(args.only), args.budget_s,
+    tally = run_all(args.work, args.kills, args.seed, tuple(args.only), args.budget_s, args.email_eu_kills,
                     log=lambda msg: print(msg, file=sys.stderr, flush=True))
     for c in tally.tried:
         verb = "detected" if c == "corrupts" else "survived"

@@ -31,7 +31,8 @@ def refs(faults, work):
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield {name: faults.reference_run(sc, work) for name, sc in faults.scenarios(work).items()}
+    scenarios = faults.scenarios(work)
+    yield {name: faults.reference_run(scenarios[name], work) for name in faults.BASE_SCENARIOS}
     torch.set_num_threads(threads)
 
 

@@ -39,7 +39,9 @@ case starts real ``torchrun``). The tests in ``tests/faults/`` import these func
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
+import io
 import json
 import os
 import random
@@ -262,7 +264,8 @@ def scenarios(work: Path) -> dict[str, Scenario]:
         "compare": Scenario("compare", lambda r, p, d: [
             "compare", *data(d), "--methods", "set", "static", "--sparsities", "0.9", "--seeds", "0", "--preset",
             "quick", "--results-dir", str(r), "--reports-dir", str(p), *COMMON],
-            ("synthetic-300.txt-set-gcn-fc-s0.9-seed0", "synthetic-300.txt-static-gcn-fc-s0.9-seed0"), resume_flag=False),
+            ("synthetic-300.txt-set-gcn-fc-s0.9-seed0", "synthetic-300.txt-static-gcn-fc-s0.9-seed0"),
+            resume_flag=False),
         "email-eu": Scenario("email-eu", lambda r, p, d: [
             "--dataset", "email-eu", "--data-root", str(d), "--method", "dst-ee", "--epochs", "2",
             "--results-dir", str(r), "--run-name", "email-eu", *COMMON], ("email-eu",)),
@@ -395,8 +398,10 @@ class Tally:
     lost_runs: int = 0
     redraws: int = 0
     skipped: list[str] = field(default_factory=list)
+    cases: list[str] = field(default_factory=list)
 
     def record(self, category: str, name: str, problems: list[str], lost: int = 0) -> bool:
+        self.cases.append(f"{category}/{name}: {'ok' if not problems else 'FAILED'}")
         self.tried[category] = self.tried.get(category, 0) + 1
         self.passed[category] = self.passed.get(category, 0) + (not problems)
         self.lost_runs += lost
@@ -611,13 +616,15 @@ def raw_download_case(root: Path) -> list[str]:
         f.writelines(f"{i} {i + 1} {i}\n" for i in range(200))
     spec = DatasetSpec(name="local", url=source.as_uri(), file="graph.txt.gz", columns="src,dst,time",
                        num_nodes=201, num_events=200, sha256=sha256_file(source))
-    path = resolve_file(spec, root=root / "data")
+    with contextlib.redirect_stderr(io.StringIO()):  # the download's progress bar
+        path = resolve_file(spec, root=root / "data")
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        again = resolve_file(spec, root=root / "data")
+        with contextlib.redirect_stderr(io.StringIO()):
+            again = resolve_file(spec, root=root / "data")
     messages = [str(w.message) for w in caught if "differs from the manifest" in str(w.message)]
     problems = [] if len(messages) == 1 and "\n" not in messages[0] else [f"warnings: {messages}"]
     if sha256_file(again) != spec.sha256:
@@ -861,6 +868,9 @@ def main(argv: list[str] | None = None) -> int:
     for c in tally.tried:
         verb = "detected" if c == "corrupts" else "survived"
         print(f"{c:10s} {verb} {tally.passed[c]}/{tally.tried[c]}")
+    for line in tally.cases:
+        if not line.startswith("kills/"):
+            print(line)
     for line in tally.skipped:
         print(f"skipped: {line}")
     for line in tally.failures:

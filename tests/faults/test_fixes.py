@@ -89,7 +89,8 @@ def test_a_failed_metrics_append_leaves_no_half_line(tmp_path, monkeypatch):
 
 
 def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path):
-    stale = [tmp_path / ".r.json.abc.tmp", tmp_path / "checkpoints" / ".r.pt.abc.tmp", tmp_path / "r" / ".config.json.x.tmp"]
+    stale = [tmp_path / ".r.json.abc.tmp", tmp_path / "checkpoints" / ".r.pt.abc.tmp",
+             tmp_path / "r" / ".config.json.x.tmp"]
     kept = [tmp_path / ".other.json.abc.tmp", tmp_path / "r.json"]
     for p in stale + kept:
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,11 @@ Why: parsing and splitting wiki-talk takes seconds to minutes; a training sweep 
 same splits hundreds of times. The key is the raw file's sha256 (a changed file is a new
 entry, never a stale hit) and a hash of every parameter that changes the output. Files are
 written with :func:`gnn_sparse.utils.io.atomic_torch_save` (a crash never leaves half a
-file) and read with ``torch.load(weights_only=True)`` (no code execution). A file that does
-not load, or whose metadata or arrays do not match what is expected, is reported with a
-warning and rebuilt.
+file, and a content checksum inside it) and read with
+:func:`~gnn_sparse.utils.io.checked_torch_load` (``weights_only=True``: no code execution;
+the checksum: a flipped byte in an array is not silently used). A file that does not load,
+does not match its checksum, or whose metadata or arrays do not match what is expected, is
+reported with a warning and rebuilt.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gnn_sparse.utils.io import atomic_torch_save
+from gnn_sparse.utils.io import CorruptFileError, atomic_torch_save, checked_torch_load
 
 FORMAT_VERSION = 3
 """Bumped whenever the stored arrays change, so older entries are rebuilt (2: the
@@ -61,11 +63,10 @@ def load_splits(path: Path, meta: dict) -> dict | None:
     if not path.is_file():
         return None
     try:
-        blob = torch.load(path, weights_only=True)
+        blob = checked_torch_load(path, weights_only=True)
         problem = _check(blob, meta)
-    except Exception as e:  # any unreadable file is a cache miss, whatever the reader raised
-        first_line = (str(e).strip().splitlines() or [""])[0]
-        problem = f"{type(e).__name__}: {first_line[:200]}"
+    except CorruptFileError as e:
+        problem = str(e).removeprefix(f"{path}: ")
     if problem is None:
         return blob
     warnings.warn(f"processed cache {path} is corrupt ({problem}); rebuilding it", RuntimeWarning, stacklevel=3)

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from gnn_sparse.data.download import download_file
 from gnn_sparse.data.errors import DataFileNotFoundError, DownloadError
+from gnn_sparse.utils.io import sha256_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = REPO_ROOT / "datasets" / "manifest.json"
@@ -86,6 +88,21 @@ def shared_data_dir() -> Path:
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
 
 
+def _intact(raw: Path, spec: DatasetSpec) -> bool:
+    """Whether a downloaded file still has the manifest's sha256 (unknown digest: assumed).
+    A file that changed on disk is reported, deleted and downloaded again, never parsed."""
+    if spec.sha256 is None:
+        return True
+    digest = sha256_file(raw)
+    if digest == spec.sha256.lower():
+        return True
+    warnings.warn(f"{raw}: sha256 {digest[:16]}... differs from the manifest's {spec.sha256[:16]}... for "
+                  f"{spec.name!r} (a damaged download); deleting it and downloading it again", RuntimeWarning,
+                  stacklevel=3)
+    raw.unlink()
+    return False
+
+
 def resolve_file(
     spec: DatasetSpec,
     path: str | os.PathLike | None = None,
@@ -95,8 +112,8 @@ def resolve_file(
 ) -> Path:
     """Find the file of a registered dataset, downloading it as a last resort.
 
-    Order: ``path`` (must exist) → ``<root>/raw/<file>`` → shared folder → download to
-    ``<root>/raw/<file>``. With ``download=False``, or when the download fails, the error
+    Order: ``path`` (must exist) → ``<root>/raw/<file>`` (if it has the manifest's sha256;
+    else it is deleted, with a warning) → shared folder → download to ``<root>/raw/<file>``. With ``download=False``, or when the download fails, the error
     says which URL to fetch and where to save it.
     """
     if path is not None:
@@ -105,7 +122,7 @@ def resolve_file(
             raise DataFileNotFoundError(f"{path}: no such file (given as the file of {spec.name!r})")
         return path
     cached = data_root(root) / "raw" / spec.file
-    if cached.is_file():
+    if cached.is_file() and _intact(cached, spec):
         return cached
     if spec.shared_file is not None:
         shared = shared_data_dir() / spec.shared_file

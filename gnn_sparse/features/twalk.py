@@ -34,9 +34,9 @@ Cache: :func:`twalk_embeddings` with ``cache_dir`` stores the result in
 fingerprint and the visible split are both in it), ``num_nodes``, every walk and
 embedding parameter (the skip-gram worker count included: more than one worker is not
 reproducible) and the gensim version; not the chunk size, which never changes the result.
-Files are written atomically and read with
-``torch.load(weights_only=True)``; an unreadable or inconsistent file is reported with a
-warning and recomputed.
+Files are written atomically with a content checksum and read with
+:func:`~gnn_sparse.utils.io.checked_torch_load` (``weights_only=True``); an unreadable,
+altered or inconsistent file is reported with a warning and recomputed.
 
 Scale: walks are generated ``chunk_size`` at a time and appended to a temporary corpus file
 that gensim trains from (:mod:`~gnn_sparse.features.corpus`), so memory is the events'
@@ -64,7 +64,7 @@ from gnn_sparse.features.corpus import write_walk_corpus
 from gnn_sparse.features.embedding import skipgram_from_corpus
 from gnn_sparse.features.params import TwalkParams
 from gnn_sparse.features.walks import TemporalWalkSampler, check_events
-from gnn_sparse.utils.io import atomic_torch_save
+from gnn_sparse.utils.io import CorruptFileError, atomic_torch_save, checked_torch_load
 
 SPLIT_NAMES = ("train", "val", "test")
 CACHE_FORMAT = 2  # 2: counter-based walk randomness, corpus-file skip-gram
@@ -246,12 +246,11 @@ def _load(path: Path, meta: dict, shape: tuple[int, int]) -> torch.Tensor | None
     if not path.is_file():
         return None
     try:
-        blob = torch.load(path, weights_only=True)
-        ok = (isinstance(blob, dict) and blob.get("meta") == meta
-              and isinstance(blob.get("embeddings"), torch.Tensor)
+        blob = checked_torch_load(path, weights_only=True)
+        ok = (blob.get("meta") == meta and isinstance(blob.get("embeddings"), torch.Tensor)
               and tuple(blob["embeddings"].shape) == shape)
-    except Exception as e:  # any unreadable file is a cache miss, whatever the reader raised
-        ok, why = False, f"{type(e).__name__}: {str(e)[:200]}"
+    except CorruptFileError as e:
+        ok, why = False, str(e).removeprefix(f"{path}: ")
     else:
         why = "metadata or shape does not match"
     if ok:

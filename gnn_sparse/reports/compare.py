@@ -36,10 +36,13 @@ import math
 import shlex
 import sys
 import time
+import uuid
 from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
+
+from filelock import FileLock
 
 from gnn_sparse.reports.grid import (
     DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD, IMAGE_METHODS,
@@ -89,8 +92,30 @@ def load_manifest(results_dir: str | Path, dataset: str) -> dict[str, Any]:
     return {"dataset": dataset, "grid": None, "failures": {}, "sessions": []}
 
 
-def save_manifest(results_dir: str | Path, dataset: str, manifest: dict[str, Any]) -> None:
-    atomic_write_json(manifest_path(results_dir, dataset), manifest)
+def save_manifest(results_dir: str | Path, dataset: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write the grid record, merged with the one on disk under a lock (``.<dataset>.json.lock``),
+    so that two ``compare`` grids over one folder keep each other's sessions and failures
+    (a failure is dropped once its run has a results file); returns what was written."""
+    from gnn_sparse.training.results import results_path
+
+    path = manifest_path(results_dir, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_name(f".{path.name}.lock")):
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer (we hold the lock)
+            stale.unlink(missing_ok=True)
+        disk = load_manifest(results_dir, dataset)
+        ours = {_session_key(s) for s in manifest["sessions"]}
+        sessions = sorted([s for s in disk["sessions"] if _session_key(s) not in ours] + manifest["sessions"],
+                          key=lambda s: str(s.get("started", "")))
+        failures = {name: f for name, f in {**disk["failures"], **manifest["failures"]}.items()
+                    if name in manifest["failures"] or not results_path(results_dir, name).exists()}
+        merged = {**manifest, "sessions": sessions, "failures": failures}
+        atomic_write_json(path, merged)
+    return merged
+
+
+def _session_key(session: dict[str, Any]) -> str:
+    return session.get("id") or json.dumps(session, sort_keys=True)
 
 
 def manifest_failures(manifest: dict[str, Any]) -> dict[RunKey, str]:
@@ -437,7 +462,8 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),
         "seeds": sorted(set(args.seeds)), "c_values": sorted({normalise_c(c) for c in args.c_values}),
         "c_sparsities": c_sparsities, "default_c": default_c, "preset": preset.name})
-    manifest["sessions"].append({"command": command, "started": _now(), "elapsed_s": 0.0, "finished": False,
+    manifest["sessions"].append({"id": uuid.uuid4().hex, "command": command, "started": _now(), "elapsed_s": 0.0,
+                                 "finished": False,
                                  "trained": 0, "reused": 0, "failed": 0})
     order = grid_order(keys, default_c)
     print(f"{PROG} compare: {len(order)} runs of {dataset} (preset {preset.name}) into {args.results_dir}/",
@@ -457,7 +483,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         print(f"{parser.prog}: error: {err}{hint}", file=sys.stderr)
         return 2
     manifest["sessions"][-1]["finished"] = True
-    save_manifest(args.results_dir, dataset, manifest)
+    manifest = save_manifest(args.results_dir, dataset, manifest)  # with other grids' sessions
 
     grid = manifest["grid"]
     out = Path(args.reports_dir) / _safe_name(dataset)

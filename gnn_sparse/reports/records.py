@@ -15,7 +15,6 @@ through one accessor each, so that a renamed key is fixed in one place:
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gnn_sparse.reports.grid import EXPLORATION_METHOD, RunKey, make_key
-from gnn_sparse.training.results import REQUIRED_KEYS
+from gnn_sparse.training.results import REQUIRED_KEYS, read_results
+from gnn_sparse.utils.io import CorruptFileError
 
 
 class NoRunsError(FileNotFoundError):
@@ -128,9 +128,8 @@ def load_runs(results_dir: str | os.PathLike, dataset: str) -> LoadedRuns:
     by_key: dict[RunKey, list[Run]] = {}
     for path in sorted(folder.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name)):
         try:
-            with open(path, encoding="utf-8") as f:
-                result = json.load(f)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            result = read_results(path)
+        except (OSError, CorruptFileError) as err:
             loaded.problems.append((path.name, f"unreadable: {err}"))
             continue
         if not isinstance(result, dict):

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnn_sparse.utils.io import atomic_torch_save
+from gnn_sparse.utils.io import CorruptFileError, atomic_torch_save, verify_content
 
 EXPORT_FORMAT = "gnn-sparse/sparse-model"
 EXPORT_VERSION = 1
@@ -97,6 +97,10 @@ def read_export(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != EXPORT_FORMAT:
         raise ExportError(f"{path}: not a gnn-sparse sparse-model export (expected format {EXPORT_FORMAT!r}; "
                           "a training checkpoint or results file is not an export)")
+    try:
+        payload = verify_content(payload, path)
+    except CorruptFileError as err:  # a flipped byte in a weight loads fine: refuse it here
+        raise ExportError(f"{path}: corrupted export ({str(err).removeprefix(f'{path}: ')})") from None
     if payload.get("version") != EXPORT_VERSION:
         raise ExportError(f"{path}: export version {payload.get('version')!r}, this gnn-sparse reads {EXPORT_VERSION}")
     missing = [k for k in ("sparse", "shapes", "dense", "meta") if k not in payload]

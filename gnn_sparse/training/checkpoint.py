@@ -1,4 +1,5 @@
-"""Per-epoch checkpoints: written atomically, loaded on the CPU, RNG states included."""
+"""Per-epoch checkpoints: written atomically with a content checksum (verified on load),
+loaded on the CPU, RNG states included."""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ from typing import Any
 
 import torch
 
-from gnn_sparse.utils.io import atomic_torch_save
+from gnn_sparse.utils.io import atomic_torch_save, checked_torch_load
 
 CHECKPOINT_FORMAT = 1
 
@@ -33,8 +34,10 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint onto the CPU (states are moved to the model's device when loaded)."""
-    state = torch.load(Path(path), map_location="cpu", weights_only=False)
+    """Load a checkpoint onto the CPU (states are moved to the model's device when loaded).
+
+    Raises :class:`~gnn_sparse.utils.io.CorruptFileError` for a truncated or altered file."""
+    state = checked_torch_load(Path(path), map_location="cpu", weights_only=False)
     if state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: checkpoint format {state.get('format')!r}, expected {CHECKPOINT_FORMAT}")
     return state

@@ -41,6 +41,12 @@ def check_finite(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
 
 
+class OutOfSpaceError(ConfigError):
+    """The results folder's file system is full (or over quota). A :class:`ConfigError`, so
+    that every command line prints it as one line with exit code 2 and a ``compare`` grid
+    stops instead of failing every following run; the files already written are intact."""
+
+
 class DictConfig:
     """A dataclass config that round-trips through a plain dict (results JSON, checkpoints)."""
 

@@ -8,7 +8,6 @@ the fixed node features of ``--encoder twalk``).
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,7 +19,8 @@ from gnn_sparse.models.fixed import fixed_node_features
 from gnn_sparse.sparsity.export import ExportError, export_sparse, load_sparse, read_export
 from gnn_sparse.training.checkpoint import load_checkpoint
 from gnn_sparse.training.config import ConfigError, RunConfig
-from gnn_sparse.training.results import checkpoint_path, results_path
+from gnn_sparse.training.results import checkpoint_path, read_results, results_path
+from gnn_sparse.utils.io import CorruptFileError
 
 BUILDER_KEYS = ("encoder", "embedding_dim", "hidden_dim", "out_dim", "num_layers", "fc_hidden")
 
@@ -50,8 +50,10 @@ def export_run(results_dir: str | os.PathLike, run_id: str, path: str | os.PathL
     results_file = results_path(results_dir, run_id)
     if not results_file.is_file():
         raise ConfigError(f"--export-sparse: no finished run {run_id!r} in {results_dir}/ (train it first)")
-    with open(results_file, encoding="utf-8") as f:
-        results = json.load(f)
+    try:
+        results = read_results(results_file)
+    except CorruptFileError as err:
+        raise ConfigError(f"--export-sparse: {err}") from None
     if results["method"] == "dense" or not results.get("sparsity"):
         raise ConfigError(f"--export-sparse: run {run_id!r} is dense (method {results['method']!r}, sparsity "
                           f"{results.get('sparsity')}); only a sparse run (dst-ee, rigl, set, static, admm) has "

@@ -1,16 +1,18 @@
 """The results JSON of a run (a public contract), the runs index and the summary table."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import statistics
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from filelock import FileLock
 
-from gnn_sparse.utils.io import atomic_write, atomic_write_json
+from gnn_sparse.utils.io import CorruptFileError, _json_default, atomic_write, atomic_write_json
 from gnn_sparse.utils.revision import source_revision
 
 REQUIRED_KEYS = (
@@ -19,6 +21,11 @@ REQUIRED_KEYS = (
     "wall_time_s", "device", "config",
 )
 """Top-level keys every results file has (scripts and reports rely on them)."""
+
+CHECKSUM_KEY = "content_sha256"
+"""Key of a results file's checksum and of an index line's: the sha256 of the rest of the
+object as canonical JSON, so that a byte changed on disk is caught, not reported as a
+result (:func:`read_results`, :func:`read_index`)."""
 
 INDEX_NAME = "index.jsonl"
 INDEX_KEYS = ("run_id", "file", "method", "dataset", "sparsity", "seed", "best_epoch", "val_accuracy",
@@ -111,37 +118,122 @@ def checkpoint_path(results_dir: str | os.PathLike, run_id: str) -> Path:
     return Path(results_dir) / "checkpoints" / f"{run_id}.pt"
 
 
+def json_sha256(obj: dict[str, Any]) -> str:
+    """sha256 of ``obj`` without :data:`CHECKSUM_KEY`, as sorted-key JSON (stable through a
+    write and read: floats print exactly, tuples become lists either way)."""
+    rest = {k: v for k, v in obj.items() if k != CHECKSUM_KEY}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=_json_default).encode()).hexdigest()
+
+
 def write_results(results_dir: str | os.PathLike, results: dict[str, Any]) -> Path:
-    """Write ``<results_dir>/<run_id>.json`` atomically and update the index; return the path."""
+    """Write ``<results_dir>/<run_id>.json`` atomically, with its checksum, and update the
+    index; return the path."""
     path = results_path(results_dir, results["run_id"])
-    atomic_write_json(path, results)
+    atomic_write_json(path, {**results, CHECKSUM_KEY: json_sha256(results)})
     update_index(results_dir, results, path.name)
     return path
 
 
+def read_results(path: str | os.PathLike) -> dict[str, Any]:
+    """A results file, checked: valid JSON, an object, and equal to its checksum when it has
+    one (files written before checksums have none and are read as they are).
+
+    Raises:
+        CorruptFileError: one line naming the file and the problem.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptFileError(f"results file {path} is corrupt ({type(err).__name__}: {err})") from None
+    if not isinstance(results, dict):
+        raise CorruptFileError(f"results file {path} is corrupt (not a JSON object)")
+    if CHECKSUM_KEY in results and results[CHECKSUM_KEY] != json_sha256(results):
+        raise CorruptFileError(f"results file {path} is corrupt (its content does not match its checksum)")
+    results.pop(CHECKSUM_KEY, None)
+    return results
+
+
 def read_index(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of ``index.jsonl``. The index only repeats the results files, so a torn or
+    altered line is reported (one warning naming the file and line) and the rows are rebuilt
+    from the results files instead (:func:`index_from_results`)."""
     path = Path(results_dir) / INDEX_NAME
     if not path.exists():
         return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            problem = _index_line_problem(line)
+            if problem is not None:
+                warnings.warn(f"{path}:{number}: {problem}; rebuilding the index from the results files",
+                              RuntimeWarning, stacklevel=2)
+                return index_from_results(results_dir)
+            row = json.loads(line)
+            row.pop(CHECKSUM_KEY, None)
+            rows.append(row)
+    return rows
+
+
+def _index_line_problem(line: str) -> str | None:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        return f"not JSON ({err.msg})"
+    if not isinstance(row, dict) or not isinstance(row.get("run_id"), str):
+        return "not an index row"
+    if CHECKSUM_KEY in row and row[CHECKSUM_KEY] != json_sha256(row):
+        return "the line does not match its checksum"
+    return None
+
+
+def index_from_results(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """One index row per readable results file of ``results_dir``, oldest first."""
+    rows = []
+    for path in sorted(Path(results_dir).glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name)):
+        try:
+            results = read_results(path)
+        except (OSError, CorruptFileError) as err:
+            warnings.warn(f"{err}; left out of the index", RuntimeWarning, stacklevel=2)
+            continue
+        if isinstance(results.get("run_id"), str) and "method" in results:
+            rows.append(_index_entry(results, path.name))
+    return rows
+
+
+def _index_entry(results: dict[str, Any], file: str) -> dict[str, Any]:
+    entry = {k: results.get(k) for k in INDEX_KEYS}
+    entry["file"] = file
+    return entry
+
+
+def ensure_indexed(results_dir: str | os.PathLike, results: dict[str, Any]) -> None:
+    """Add the line of a finished run that ``index.jsonl`` lacks (its writer was killed
+    between the results file and the index), so that reusing the run completes it."""
+    if not any(r.get("run_id") == results["run_id"] for r in read_index(results_dir)):
+        update_index(results_dir, results, results_path(results_dir, results["run_id"]).name)
 
 
 def update_index(results_dir: str | os.PathLike, results: dict[str, Any], file: str) -> None:
-    """``index.jsonl``: one line per run (a re-run replaces its line), rewritten atomically.
+    """``index.jsonl``: one line per run (a re-run replaces its line), each with its checksum,
+    rewritten atomically.
 
     The read-replace-write runs under a lock file (``.index.jsonl.lock``), so runs started
-    side by side in one results folder do not drop each other's lines.
+    side by side in one results folder do not drop each other's lines; the temporary files
+    of writers killed before their rename are deleted there.
     """
-    entry = {k: results.get(k) for k in INDEX_KEYS}
-    entry["file"] = file
+    entry = _index_entry(results, file)
     index = Path(results_dir) / INDEX_NAME
     index.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(index.with_name(f".{INDEX_NAME}.lock")):
+        for stale in index.parent.glob(f".{INDEX_NAME}.*.tmp"):  # left by a killed writer (we hold the lock)
+            stale.unlink(missing_ok=True)
         rows = [r for r in read_index(results_dir) if r.get("run_id") != results["run_id"]] + [entry]
         with atomic_write(index, "w", encoding="utf-8") as f:
             for row in rows:
-                f.write(json.dumps(row) + "\n")
+                f.write(json.dumps({**row, CHECKSUM_KEY: json_sha256(row)}) + "\n")
 
 
 def _fmt(values: Iterable[float | None], digits: int = 2) -> str:

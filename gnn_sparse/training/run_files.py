@@ -7,6 +7,7 @@ Layout under the results folder (the same for the link-prediction and image runn
     <results_dir>/checkpoints/<run_id>.pt   the checkpoint of the last finished epoch
     <results_dir>/<run_id>.json             the results, when the run ends
     <results_dir>/index.jsonl               one line per finished run
+    <results_dir>/<run_id>/.lock            held while a process runs it (one process per run)
 
 ``config.json`` is written atomically. ``metrics.jsonl`` never holds an epoch twice: a fresh
 run starts it empty, and a resumed run rewrites it (atomically) from the checkpoint's epoch
@@ -62,8 +63,27 @@ def start_metrics(path: str | os.PathLike, history: Iterable[dict[str, Any]]) ->
 
 
 def append_metrics(path: str | os.PathLike, record: dict[str, Any]) -> None:
-    """Append one epoch and flush it to disk, so a reader sees it at once."""
+    """Append one epoch and flush it to disk, so a reader sees it at once. A failed append
+    (a full disk) is cut back off, so the file never ends in half a line."""
     with open(path, "a", encoding="utf-8") as f:
-        f.write(_line(record))
-        f.flush()
-        os.fsync(f.fileno())
+        size = f.tell()
+        try:
+            f.write(_line(record))
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError:
+            f.truncate(size)
+            raise
+
+
+def remove_stale_temporaries(results_dir: str | os.PathLike, run_id: str) -> list[Path]:
+    """Delete the temporary files that a killed process of run ``run_id`` left (an atomic
+    write's ``.<name>.<random>.tmp`` of its results, checkpoint, config and metrics); return
+    them. Call it holding the run's lock, so that no live writer owns them."""
+    folder = Path(results_dir)
+    patterns = [(folder, f".{run_id}.json.*.tmp"), (folder / "checkpoints", f".{run_id}.pt.*.tmp"),
+                (run_dir(folder, run_id), ".*.tmp")]
+    stale = [p for where, pattern in patterns for p in where.glob(pattern)]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

@@ -12,7 +12,8 @@ run's exactly (CPU).
 """
 from __future__ import annotations
 
-import json
+import contextlib
+import errno
 import math
 import os
 import sys
@@ -25,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
 from gnn_sparse.models import build_link_predictor
@@ -32,7 +34,7 @@ from gnn_sparse.models.encoders import graph_to
 from gnn_sparse.models.fixed import fixed_node_features
 from gnn_sparse.models.sampling import CSRGraph, make_sampler
 from gnn_sparse.training.checkpoint import load_checkpoint
-from gnn_sparse.training.config import ConfigError, RunConfig, config_differences
+from gnn_sparse.training.config import ConfigError, OutOfSpaceError, RunConfig, config_differences
 from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
@@ -44,10 +46,13 @@ from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.results import (
     build_results,
     checkpoint_path,
+    ensure_indexed,
+    read_results,
     results_path,
     write_results,
 )
-from gnn_sparse.training.run_files import metrics_path, write_run_config
+from gnn_sparse.training.run_files import metrics_path, remove_stale_temporaries, run_dir, write_run_config
+from gnn_sparse.utils.io import CorruptFileError
 
 ENCODER_REFRESH = "per-batch"
 """The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients);
@@ -120,88 +125,142 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     config = RunConfig.from_dict({**config.to_dict(), "device": str(device)})
     method = build_method(config)
     run_id = options.run_name or config.run_id()
-    done, ckpt = previous_run(options, run_id, config)
-    if done is not None:
-        return done
-    dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "link-prediction", config.to_dict(),
-                                          None if ckpt is None else len(ckpt["history"])))
+    with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
+        done, ckpt = previous_run(options, run_id, config)
+        if done is not None:
+            dp.on_writer(lambda: ensure_indexed(options.results_dir, done))
+            return done
+        dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "link-prediction", config.to_dict(),
+                                              None if ckpt is None else len(ckpt["history"])))
 
-    ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
-    node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
-    training_graph = resolve_training_graph(config, ds.num_nodes, ds.train.edge_index.size(1))
-    torch.manual_seed(config.seed)
-    model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
-                                 config.out_dim, config.num_layers, config.fc_hidden, node_features=node_features,
-                                 sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
-    graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
-    sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
-    val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
-    test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
-    method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
-    num_train = ds.train.edge_label.numel()
-    steps_per_epoch = math.ceil(num_train / config.batch_size)
-    shuffle = torch.Generator().manual_seed(config.seed)
+        ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
+        node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
+        training_graph = resolve_training_graph(config, ds.num_nodes, ds.train.edge_index.size(1))
+        torch.manual_seed(config.seed)
+        model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
+                                     config.out_dim, config.num_layers, config.fc_hidden, node_features=node_features,
+                                     sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
+        graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
+        sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
+        val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
+        test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
+        method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
+        num_train = ds.train.edge_label.numel()
+        steps_per_epoch = math.ceil(num_train / config.batch_size)
+        shuffle = torch.Generator().manual_seed(config.seed)
 
-    loop = EpochLoop(method, model, dp, steps_per_epoch, shuffle, checkpoint_path(options.results_dir, run_id),
-                     {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
-                     started=started, metrics_file=metrics_path(options.results_dir, run_id))
+        loop = EpochLoop(method, model, dp, steps_per_epoch, shuffle, checkpoint_path(options.results_dir, run_id),
+                         {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
+                         started=started, metrics_file=metrics_path(options.results_dir, run_id))
 
-    def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
-        pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
-        pairs, labels = pairs.to(device), labels.to(device)
-        sampling = None  # each rank its own stream, fixed by (seed, epoch, rank): resumable at epoch boundaries
-        if sampler is not None:
-            seed = int(np.random.SeedSequence([config.seed, epoch, dp.rank]).generate_state(1)[0])
-            sampling = (sampler, torch.Generator().manual_seed(seed))
-        with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
-                  dynamic_ncols=True, file=sys.stderr) as batches:
-            loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
-                               config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp,
-                               sampling=sampling)
-        return {"train_loss": loss}
+        def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
+            pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
+            pairs, labels = pairs.to(device), labels.to(device)
+            sampling = None  # each rank its own stream, fixed by (seed, epoch, rank): resumable at epoch boundaries
+            if sampler is not None:
+                seed = int(np.random.SeedSequence([config.seed, epoch, dp.rank]).generate_state(1)[0])
+                sampling = (sampler, torch.Generator().manual_seed(seed))
+            with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
+                      dynamic_ncols=True, file=sys.stderr) as batches:
+                loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
+                                   config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp,
+                                   sampling=sampling)
+            return {"train_loss": loss}
 
-    history = loop.run(
-        train_one,
-        lambda: {"val": evaluate(model, graphs["val"], val_pairs, val_labels),
-                 "test": evaluate(model, graphs["test"], test_pairs, test_labels)},
-        ckpt=ckpt,
-        on_fresh_start=lambda: model.calibrate(graphs["train"]),  # after the method's initial masks
-        on_epoch_end=on_epoch_end)
-    elapsed_before = loop.elapsed_before
-    resumed_from = None if ckpt is None else len(ckpt["history"])
-    report = method.report()
-    flops = _flops(model, method, history, graphs, ds.train.edge_label_index.to(device), num_train,
-                   config.batch_size, steps_per_epoch, test_pairs, report, sampler)
+        history = loop.run(
+            train_one,
+            lambda: {"val": evaluate(model, graphs["val"], val_pairs, val_labels),
+                     "test": evaluate(model, graphs["test"], test_pairs, test_labels)},
+            ckpt=ckpt,
+            on_fresh_start=lambda: model.calibrate(graphs["train"]),  # after the method's initial masks
+            on_epoch_end=on_epoch_end)
+        elapsed_before = loop.elapsed_before
+        resumed_from = None if ckpt is None else len(ckpt["history"])
+        report = method.report()
+        flops = _flops(model, method, history, graphs, ds.train.edge_label_index.to(device), num_train,
+                       config.batch_size, steps_per_epoch, test_pairs, report, sampler)
 
-    results = build_results(
-        run_id=run_id, config=config.to_dict(), method_name=config.method,
-        target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
-        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
-        wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
-        extra={"encoder_refresh": ("fixed" if node_features is not None else
-                                   "sampled" if training_graph.sampled else ENCODER_REFRESH),
-               "training_graph": {**training_graph.describe(),
-                                  "sampler": None if sampler is None else sampler.backend},
-               "leaky_embeddings": config.leaky_embeddings, "node_features": features_info,
-               "steps_per_epoch": steps_per_epoch,
-               "threads": torch.get_num_threads(), **dp.describe(),
-               "resumed_from_epoch": resumed_from,
-               "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
-               "flops": flops,
-               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
-    )
-    dp.on_writer(lambda: write_results(options.results_dir, results))
-    return results
+        results = build_results(
+            run_id=run_id, config=config.to_dict(), method_name=config.method,
+            target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
+            layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
+            wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
+            extra={"encoder_refresh": ("fixed" if node_features is not None else
+                                       "sampled" if training_graph.sampled else ENCODER_REFRESH),
+                   "training_graph": {**training_graph.describe(),
+                                      "sampler": None if sampler is None else sampler.backend},
+                   "leaky_embeddings": config.leaky_embeddings, "node_features": features_info,
+                   "steps_per_epoch": steps_per_epoch,
+                   "threads": torch.get_num_threads(), **dp.describe(),
+                   "resumed_from_epoch": resumed_from,
+                   "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
+                   "flops": flops,
+                   "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        )
+        dp.on_writer(lambda: write_results(options.results_dir, results))
+        return results
+
+
+@contextlib.contextmanager
+def run_lock(options: RunOptions, run_id: str, dp):
+    """Hold ``<results_dir>/<run_id>/.lock`` while the run runs, so that two processes given
+    the same run (two ``compare`` grids over one folder, a command started twice) never train
+    it side by side: the second waits, then finds it finished and reuses it (or resumes it
+    if the first was killed: the lock dies with its process). Under torchrun the ranks of one
+    run share the run and do not lock."""
+    if dp.world_size > 1:
+        with out_of_space_as_error(options.results_dir):
+            yield
+        return
+    ensure_writable(options.results_dir)
+    folder = run_dir(options.results_dir, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _note(options)(f"{run_id}: another process is running it ({lock.lock_file}); waiting for it")
+        lock.acquire()
+    try:
+        with out_of_space_as_error(options.results_dir):
+            remove_stale_temporaries(options.results_dir, run_id)
+            yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def out_of_space_as_error(results_dir: str | os.PathLike):
+    """A full disk while the run writes becomes :class:`OutOfSpaceError` (one line, exit 2):
+    every write is atomic, so the last checkpoint is intact and ``--resume`` continues once
+    there is space again."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OutOfSpaceError(f"no space left on the device of {str(results_dir)!r} ({err.strerror}); nothing "
+                              "written is damaged: free space and rerun with --resume to continue") from None
+
+
+def _note(options: RunOptions) -> Callable[[str], None]:
+    return (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
 
 
 def previous_run(options: RunOptions, run_id: str, config) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """What an earlier run with this id left: ``(finished results, None)`` to reuse,
     ``(None, checkpoint)`` to resume, or ``(None, None)`` to start fresh. Checks first that the
     results folder is writable; raises :class:`ConfigError` as :func:`finished_run` and
-    :func:`checkpoint_to_resume` do."""
+    :func:`checkpoint_to_resume` do. A corrupt results file is reported on one line (also
+    when ``quiet``) and the run is redone from its checkpoint (it holds every epoch, so
+    nothing is trained again) or from scratch."""
     ensure_writable(options.results_dir)
-    note = (lambda msg: None) if options.quiet else (lambda msg: tqdm.write(msg, file=sys.stderr))
-    done = finished_run(options, run_id, config)
+    note = _note(options)
+    try:
+        done = finished_run(options, run_id, config)
+    except CorruptFileError as err:
+        tqdm.write(f"warning: {err}; redoing run {run_id!r} from its checkpoint if it has one", file=sys.stderr)
+        done, options = None, replace(options, resume=True)
     if done is not None:
         note(f"{run_id}: already finished ({results_path(options.results_dir, run_id)}); pass --force to redo")
         return done, None
@@ -209,11 +268,16 @@ def previous_run(options: RunOptions, run_id: str, config) -> tuple[dict[str, An
 
 
 def finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[str, Any] | None:
+    """The results of the finished run ``run_id`` (``None``: none, or ``force``).
+
+    Raises:
+        CorruptFileError: its results file is not valid JSON or does not match its checksum.
+        ConfigError: it was run with a different config.
+    """
     path = results_path(options.results_dir, run_id)
     if options.force or not path.exists():
         return None
-    with open(path, encoding="utf-8") as f:
-        results = json.load(f)
+    results = read_results(path)
     diffs = config_differences(results["config"], config.to_dict())
     if diffs:
         raise ConfigError(f"{path} holds run {run_id!r} with a different config ({'; '.join(diffs)}); "
@@ -232,7 +296,9 @@ def checkpoint_to_resume(options: RunOptions, run_id: str, config: RunConfig, no
                           "or --force to start over")
     try:
         ckpt = load_checkpoint(path)
-    except Exception as err:  # a corrupt or foreign file: say which and why, no traceback
+    except CorruptFileError as err:  # truncated or altered: refuse it, naming the file and the way out
+        raise ConfigError(f"cannot resume {run_id!r}: {err}; pass --force to start over") from None
+    except Exception as err:  # a foreign file: say which and why, no traceback
         raise ConfigError(f"cannot resume from {path}: {err}") from None
     diffs = config_differences(ckpt["config"], config.to_dict())
     if diffs:

@@ -4,12 +4,14 @@ The package logs through the standard :mod:`logging` module (``gnn_sparse.sparsi
 line per mask update; ``baselines.admm``: one per Z/U update; warnings such as skipped
 updates). A command line shows those lines on stderr at the chosen level, printed through
 ``tqdm.write`` so that they do not break the progress bars; other libraries' loggers stay at
-WARNING, so gensim and friends do not flood the terminal.
+WARNING, so gensim and friends do not flood the terminal. Python warnings (a corrupt cache
+rebuilt, a constant time column) print as one line each.
 """
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 from tqdm.auto import tqdm
 
@@ -42,3 +44,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(logging.WARNING)
     for name in PACKAGE_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line (``RuntimeWarning: <message>``): what went wrong, not where in
+    the code (e.g. a corrupt cache that is rebuilt)."""
+    return f"{category.__name__}: {' '.join(str(message).split())}\n"

@@ -37,9 +37,9 @@ from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.training.flops import run_flops
-from gnn_sparse.training.results import build_results, checkpoint_path, write_results
+from gnn_sparse.training.results import build_results, checkpoint_path, ensure_indexed, write_results
 from gnn_sparse.training.run_files import metrics_path, write_run_config
-from gnn_sparse.training.runner import RunOptions, layer_sparsity, previous_run
+from gnn_sparse.training.runner import RunOptions, layer_sparsity, previous_run, run_lock
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
 from gnn_sparse.vision.config import DEFAULT_WIDTH, ImageRunConfig
@@ -123,59 +123,61 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     data = splits if splits is not None else load_image_splits(config)  # missing files: fail before any write
     if data.val is None:
         raise ConfigError(f"{config.dataset}: no validation split (the best epoch is chosen on validation)")
-    done, ckpt = previous_run(options, run_id, config)
-    if done is not None:
-        return done
-    dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "image-classification", config.to_dict(),
-                                          None if ckpt is None else len(ckpt["history"])))
+    with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
+        done, ckpt = previous_run(options, run_id, config)
+        if done is not None:
+            dp.on_writer(lambda: ensure_indexed(options.results_dir, done))
+            return done
+        dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "image-classification", config.to_dict(),
+                                              None if ckpt is None else len(ckpt["history"])))
 
-    torch.manual_seed(config.seed)
-    model = build_image_model(config, data.num_classes, data.in_channels).to(device)
-    train = ImageBatches(data.train, config.batch_size, shuffle=True,
-                         augment=random_crop_flip if config.augment else None, seed=config.seed)
-    val, test = ImageBatches(data.val, EVAL_BATCH), ImageBatches(data.test, EVAL_BATCH)
-    steps_per_epoch = len(train)
-    rng_holder = torch.Generator()  # the batches need no RNG state; the global torch RNG is saved
+        torch.manual_seed(config.seed)
+        model = build_image_model(config, data.num_classes, data.in_channels).to(device)
+        train = ImageBatches(data.train, config.batch_size, shuffle=True,
+                             augment=random_crop_flip if config.augment else None, seed=config.seed)
+        val, test = ImageBatches(data.val, EVAL_BATCH), ImageBatches(data.test, EVAL_BATCH)
+        steps_per_epoch = len(train)
+        rng_holder = torch.Generator()  # the batches need no RNG state; the global torch RNG is saved
 
-    after_step = _AfterStep(method)
-    if hasattr(method, "bind_validation"):  # ADMM logs the validation accuracy of the pruned model
-        method.bind_validation(lambda: evaluate_split(model, val, device))
+        after_step = _AfterStep(method)
+        if hasattr(method, "bind_validation"):  # ADMM logs the validation accuracy of the pruned model
+            method.bind_validation(lambda: evaluate_split(model, val, device))
 
-    def loss_hook(loss: torch.Tensor) -> torch.Tensor:
-        penalty = method.penalty(model)
-        return loss if penalty is None else loss + penalty
+        def loss_hook(loss: torch.Tensor) -> torch.Tensor:
+            penalty = method.penalty(model)
+            return loss if penalty is None else loss + penalty
 
-    def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
-        train.set_epoch(epoch)
-        stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp,
-                            probe=method.observe_step)
-        return {"train_loss": stats["loss"], "train_accuracy": 100.0 * stats["accuracy"]}
+        def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
+            train.set_epoch(epoch)
+            stats = train_epoch(train_model, train, optimizer, after_step, device, loss_hook=loss_hook, shard=dp,
+                                probe=method.observe_step)
+            return {"train_loss": stats["loss"], "train_accuracy": 100.0 * stats["accuracy"]}
 
-    loop = EpochLoop(method, model, dp, steps_per_epoch, rng_holder, checkpoint_path(options.results_dir, run_id),
-                     {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
-                     started=started, metrics_file=metrics_path(options.results_dir, run_id))
-    history = loop.run(
-        train_one,
-        lambda: {"val": evaluate_split(model, val, device), "test": evaluate_split(model, test, device)},
-        ckpt=ckpt, on_epoch_end=on_epoch_end)
-    elapsed_before = loop.elapsed_before
-    resumed_from = None if ckpt is None else len(ckpt["history"])
-    report = method.report()
-    flops = _flops(model, method, history, data, config.batch_size, device, report)
+        loop = EpochLoop(method, model, dp, steps_per_epoch, rng_holder, checkpoint_path(options.results_dir, run_id),
+                         {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
+                         started=started, metrics_file=metrics_path(options.results_dir, run_id))
+        history = loop.run(
+            train_one,
+            lambda: {"val": evaluate_split(model, val, device), "test": evaluate_split(model, test, device)},
+            ckpt=ckpt, on_epoch_end=on_epoch_end)
+        elapsed_before = loop.elapsed_before
+        resumed_from = None if ckpt is None else len(ckpt["history"])
+        report = method.report()
+        flops = _flops(model, method, history, data, config.batch_size, device, report)
 
-    results = build_results(
-        run_id=run_id, config=config.to_dict(), method_name=config.method,
-        target_sparsity=method.target_sparsity, dataset=_dataset_info(config, data, model), history=history,
-        layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
-        wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
-        extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
-               "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
-               "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
-               "flops": flops,
-               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
-    )
-    dp.on_writer(lambda: write_results(options.results_dir, results))
-    return results
+        results = build_results(
+            run_id=run_id, config=config.to_dict(), method_name=config.method,
+            target_sparsity=method.target_sparsity, dataset=_dataset_info(config, data, model), history=history,
+            layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
+            wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
+            extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
+                   "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
+                   "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
+                   "flops": flops,
+                   "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        )
+        dp.on_writer(lambda: write_results(options.results_dir, results))
+        return results
 
 
 def _flops(model, method, history, data: ImageSplits, batch_size: int, device, report) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import torch
 from gnn_sparse.data import EdgeList, load_dataset
 from gnn_sparse.data import cache as cache_module
 from gnn_sparse.data import load as load_module
+from gnn_sparse.utils.io import atomic_torch_save
 
 RNG = np.random.default_rng(1)
 N_EVENTS = 60
@@ -106,13 +107,13 @@ def test_cache_format_is_versioned(tiny, root):
     # an entry of the previous format (no events) at the same place is rebuilt, not trusted
     old = {**blob, "format": 1, "arrays": {k: v for k, v in blob["arrays"].items()
                                             if not k.startswith("event_") and not k.endswith("_events")}}
-    torch.save(old, entry)
+    atomic_torch_save(old, entry)  # a valid checksum: the format check itself must refuse it
     with pytest.warns(RuntimeWarning, match="unknown format"):
         ds = load_dataset(tiny, root=root)
     assert ds.events().num_events == N_EVENTS
     # right format but inconsistent event arrays: rebuilt too
     bad = torch.load(entry, weights_only=True)
     bad["arrays"]["val_events"] = bad["arrays"]["val_events"] + N_EVENTS
-    torch.save(bad, entry)
+    atomic_torch_save(bad, entry)
     with pytest.warns(RuntimeWarning, match="val_events"):
         load_dataset(tiny, root=root)

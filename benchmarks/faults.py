@@ -80,9 +80,10 @@ TIMING_KEYS = frozenset({"wall_time_s", "epoch_time_s", "time_s", "train_time_s"
                          "resumed_from_epoch", "content_sha256", "elapsed_s", "seconds"})
 """Fields that measure time (or checksum them) and so differ between two identical runs."""
 CASE_KEYS = frozenset({"data_root", "cache_dir", "cached", "num_walks", "num_tokens", "walks_s", "walks_cpu_s",
-                       "vocab_cpu_s", "train_cpu_s", "skipgram_s"})
-"""Fields that name a case's own folders, or say whether (and how) this process computed a
-cached artefact (twalk features: the walk counts are only recorded when they were computed)."""
+                       "vocab_cpu_s", "train_cpu_s", "skipgram_s", "gnn_sparse_revision"})
+"""Fields that name a case's own folders, say whether (and how) this process computed a
+cached artefact (twalk features: the walk counts are only recorded when they were computed),
+or name the checkout's git revision (a commit made while the harness runs changes it)."""
 WRITE_TARGETS = {
     "checkpoint": r"/checkpoints/[^/]+\.pt$",
     "results": r"/results/[^/.][^/]*\.json$",

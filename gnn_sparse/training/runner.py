@@ -126,12 +126,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     method = build_method(config)
     run_id = options.run_name or config.run_id()
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
-        done, ckpt = previous_run(options, run_id, config)
+        done, ckpt = begin_run(options, run_id, config, dp, "link-prediction")
         if done is not None:
-            dp.on_writer(lambda: ensure_indexed(options.results_dir, done))
             return done
-        dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "link-prediction", config.to_dict(),
-                                              None if ckpt is None else len(ckpt["history"])))
 
         ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
         node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
@@ -265,6 +262,20 @@ def previous_run(options: RunOptions, run_id: str, config) -> tuple[dict[str, An
         note(f"{run_id}: already finished ({results_path(options.results_dir, run_id)}); pass --force to redo")
         return done, None
     return None, checkpoint_to_resume(options, run_id, config, note)
+
+
+def begin_run(options: RunOptions, run_id: str, config, dp, task: str
+              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """:func:`previous_run`, and what the writing rank does with its answer: a finished run
+    gets its ``index.jsonl`` line if a kill lost it, any other run its ``config.json``. Shared
+    by the link-prediction and image runners (``task`` names the runner in ``config.json``)."""
+    done, ckpt = previous_run(options, run_id, config)
+    if done is not None:
+        dp.on_writer(lambda: ensure_indexed(options.results_dir, done))
+    else:
+        dp.on_writer(lambda: write_run_config(options.results_dir, run_id, task, config.to_dict(),
+                                              None if ckpt is None else len(ckpt["history"])))
+    return done, ckpt
 
 
 def finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[str, Any] | None:

@@ -37,9 +37,9 @@ from gnn_sparse.training.device import describe_device
 from gnn_sparse.training.distributed import data_parallel
 from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.training.flops import run_flops
-from gnn_sparse.training.results import build_results, checkpoint_path, ensure_indexed, write_results
-from gnn_sparse.training.run_files import metrics_path, write_run_config
-from gnn_sparse.training.runner import RunOptions, layer_sparsity, previous_run, run_lock
+from gnn_sparse.training.results import build_results, checkpoint_path, write_results
+from gnn_sparse.training.run_files import metrics_path
+from gnn_sparse.training.runner import RunOptions, begin_run, layer_sparsity, run_lock
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
 from gnn_sparse.vision.config import DEFAULT_WIDTH, ImageRunConfig
@@ -124,12 +124,9 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     if data.val is None:
         raise ConfigError(f"{config.dataset}: no validation split (the best epoch is chosen on validation)")
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
-        done, ckpt = previous_run(options, run_id, config)
+        done, ckpt = begin_run(options, run_id, config, dp, "image-classification")
         if done is not None:
-            dp.on_writer(lambda: ensure_indexed(options.results_dir, done))
             return done
-        dp.on_writer(lambda: write_run_config(options.results_dir, run_id, "image-classification", config.to_dict(),
-                                              None if ckpt is None else len(ckpt["history"])))
 
         torch.manual_seed(config.seed)
         model = build_image_model(config, data.num_classes, data.in_channels).to(device)

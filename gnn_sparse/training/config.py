@@ -7,8 +7,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gnn_sparse.features.params import TwalkParams
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
 from gnn_sparse.sparsity.rules import DST_EE_C, DST_EE_C_DECAY, DST_EE_C_DECAY_INTERVAL, DST_EE_EPS
+
+_TWALK = TwalkParams()  # the walk and skip-gram defaults: one source for the API and the command line
 
 
 class ConfigError(ValueError):
@@ -119,13 +122,13 @@ class RunConfig(DictConfig):
     num_neighbors: list[int] | None = None
     embedding_optimizer: str = "auto"
     leaky_embeddings: bool = False
-    walks_per_node: int = 10
-    walk_length: int = 5
-    walk_dt: float | None = None
-    skipgram_window: int = 10
-    skipgram_negatives: int = 5
-    skipgram_epochs: int = 5
-    skipgram_workers: int = 1
+    walks_per_node: int = _TWALK.walks_per_node
+    walk_length: int = _TWALK.walk_length
+    walk_dt: float | None = _TWALK.dt
+    skipgram_window: int = _TWALK.window
+    skipgram_negatives: int = _TWALK.negatives
+    skipgram_epochs: int = _TWALK.epochs
+    skipgram_workers: int = _TWALK.workers
 
     epochs: int = 50
     batch_size: int = 1024

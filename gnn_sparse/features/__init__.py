@@ -15,7 +15,7 @@ streamed from the corpus file), :mod:`~.pairs` (edge feature = concat), :mod:`~.
 object), :mod:`~.twalk`
 (which events each split may see, the cached, streaming pipeline).
 """
-from gnn_sparse.features.embedding import skipgram_embeddings
+from gnn_sparse.features.embedding import SkipGramParams, skipgram_embeddings
 from gnn_sparse.features.pairs import pair_features
 from gnn_sparse.features.params import TwalkParams
 from gnn_sparse.features.twalk import dataset_twalk_embeddings, feature_cache_dir, twalk_embeddings, visible_splits
@@ -26,6 +26,7 @@ __all__ = [
     "TemporalWalks",
     "TemporalWalkSampler",
     "skipgram_embeddings",
+    "SkipGramParams",
     "pair_features",
     "TwalkParams",
     "twalk_embeddings",

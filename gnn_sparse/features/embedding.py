@@ -52,8 +52,9 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -62,18 +63,46 @@ from tqdm.auto import tqdm
 from gnn_sparse.features.corpus import WalkCorpus, write_walk_corpus
 
 
+@dataclass(frozen=True)
+class SkipGramParams:
+    """The skip-gram settings (the original pipeline's defaults), checked on construction.
+
+    Attributes:
+        dim: embedding dimension.
+        window: maximum distance between a node and its context in a walk.
+        negatives: negative samples per positive pair.
+        epochs: passes over the walks.
+        seed: seed of the initial vectors and the sampling, in ``[0, 2**32)``.
+        workers: training threads; ``1`` is deterministic, more are faster but not
+            reproducible (module docstring).
+
+    Raises:
+        ValueError: a size ``< 1`` or a seed out of range.
+    """
+
+    dim: int = 8
+    window: int = 10
+    negatives: int = 5
+    epochs: int = 5
+    seed: int = 0
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "window", "negatives", "epochs", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"skipgram_embeddings: {name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"skipgram_embeddings: seed must be in [0, 2**32), got {self.seed}")
+
+
 def skipgram_embeddings(
     walks: np.ndarray | Iterable[np.ndarray],
     num_nodes: int,
+    params: SkipGramParams | None = None,
     *,
-    dim: int = 8,
-    window: int = 10,
-    negatives: int = 5,
-    epochs: int = 5,
-    seed: int = 0,
-    workers: int = 1,
     progress: bool = False,
     tmp_dir: str | os.PathLike | None = None,
+    **overrides: Any,
 ) -> torch.Tensor:
     """Train skip-gram on ``walks`` and return one vector per node.
 
@@ -82,50 +111,38 @@ def skipgram_embeddings(
             (e.g. :attr:`~gnn_sparse.features.walks.TemporalWalks.nodes`), or an iterable of
             such arrays (chunks, consumed once, in order).
         num_nodes: rows of the result; node ids must be in ``[0, num_nodes)``.
-        dim: embedding dimension (default: ``8``).
-        window: maximum distance between a node and its context in a walk (default: ``10``).
-        negatives: negative samples per positive pair (default: ``5``).
-        epochs: passes over the walks (default: ``5``).
-        seed: seed of the initial vectors and the sampling, in ``[0, 2**32)`` (default: ``0``).
-        workers: training threads; ``1`` is deterministic, more are faster but not
-            reproducible (module docstring; default: ``1``).
+        params: the skip-gram settings (default: :class:`SkipGramParams`, the original's).
         progress: a ``tqdm`` bar per skip-gram epoch on stderr (default: ``False``).
         tmp_dir: where the temporary corpus file goes (default: the system's temp folder).
+        **overrides: fields of :class:`SkipGramParams` replacing those of ``params``
+            (``skipgram_embeddings(walks, n, dim=4, seed=1)``).
 
     Returns:
         ``FloatTensor [num_nodes, dim]``; rows of nodes not in any walk of two or more nodes
         are zero.
 
     Raises:
-        ValueError: a parameter ``< 1`` (``dim``, ``window``, ``negatives``, ``epochs``,
-            ``workers``), a seed out of range, a malformed ``walks`` array, or no walk with
-            two nodes.
+        ValueError: invalid parameters (:class:`SkipGramParams`), a malformed ``walks``
+            array, or no walk with two nodes.
     """
-    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    params = replace(params or SkipGramParams(), **overrides)
     chunks = [walks] if isinstance(walks, np.ndarray) or not isinstance(walks, Iterable) else walks
     with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-", dir=tmp_dir) as folder:
         corpus = write_walk_corpus(chunks, Path(folder) / "walks.txt", num_nodes)
-        return skipgram_from_corpus(corpus, num_nodes, dim=dim, window=window, negatives=negatives,
-                                    epochs=epochs, seed=seed, workers=workers, progress=progress)
+        return skipgram_from_corpus(corpus, num_nodes, params, progress=progress)
 
 
 def skipgram_from_corpus(
     corpus: WalkCorpus,
     num_nodes: int,
+    params: SkipGramParams,
     *,
-    dim: int = 8,
-    window: int = 10,
-    negatives: int = 5,
-    epochs: int = 5,
-    seed: int = 0,
-    workers: int = 1,
     progress: bool = False,
     stats: dict | None = None,
 ) -> torch.Tensor:
-    """:func:`skipgram_embeddings` on an already written corpus file (same arguments); ``stats``,
-    if given, gets the CPU seconds (all threads) of the vocabulary (``vocab_cpu_s``) and of
-    the training (``train_cpu_s``)."""
-    check_skipgram_params(dim=dim, window=window, negatives=negatives, epochs=epochs, seed=seed, workers=workers)
+    """:func:`skipgram_embeddings` on an already written corpus file; ``stats``, if given, gets
+    the CPU seconds (all threads) of the vocabulary (``vocab_cpu_s``) and of the training
+    (``train_cpu_s``)."""
     if corpus.num_walks == 0:
         raise ValueError("skipgram_embeddings: no walk has two or more nodes, so there is no context to train on")
 
@@ -142,30 +159,20 @@ def skipgram_from_corpus(
     logging.getLogger("gensim").setLevel(logging.WARNING)
     stats = {} if stats is None else stats
     tick = time.process_time()
-    model = Word2Vec(vector_size=dim, window=window, negative=negatives, epochs=epochs, seed=seed,
-                     sg=1, hs=0, min_count=1, workers=workers)
+    model = Word2Vec(vector_size=params.dim, window=params.window, negative=params.negatives, epochs=params.epochs,
+                     seed=params.seed, sg=1, hs=0, min_count=1, workers=params.workers)
     present = np.flatnonzero(corpus.counts)
     model.build_vocab_from_freq(dict(zip(present.astype(str).tolist(), corpus.counts[present].tolist())),
                                 corpus_count=corpus.num_walks)
     stats["vocab_cpu_s"], tick = time.process_time() - tick, time.process_time()
-    with tqdm(total=epochs, desc=f"skip-gram ({corpus.num_tokens:,} tokens, {workers} worker"
-                                 f"{'s' if workers > 1 else ''})", unit="epoch", disable=not progress,
+    workers = params.workers
+    with tqdm(total=params.epochs, desc=f"skip-gram ({corpus.num_tokens:,} tokens, {workers} worker"
+                                        f"{'s' if workers > 1 else ''})", unit="epoch", disable=not progress,
               dynamic_ncols=True, file=sys.stderr) as bar:
-        model.train(corpus_file=str(corpus.path), total_words=corpus.num_tokens, epochs=epochs,
+        model.train(corpus_file=str(corpus.path), total_words=corpus.num_tokens, epochs=params.epochs,
                     callbacks=[EpochBar(bar)])
     stats["train_cpu_s"] = time.process_time() - tick
-    out = torch.zeros(num_nodes, dim)
+    out = torch.zeros(num_nodes, params.dim)
     ids = torch.from_numpy(np.asarray(model.wv.index_to_key).astype(np.int64))
     out[ids] = torch.from_numpy(model.wv.vectors)
     return out
-
-
-def check_skipgram_params(*, dim: int, window: int, negatives: int, epochs: int, seed: int, workers: int = 1) -> None:
-    """``ValueError`` unless ``dim``, ``window``, ``negatives``, ``epochs``, ``workers`` >= 1 and
-    ``0 <= seed < 2**32``."""
-    for name, value in (("dim", dim), ("window", window), ("negatives", negatives), ("epochs", epochs),
-                        ("workers", workers)):
-        if value < 1:
-            raise ValueError(f"skipgram_embeddings: {name} must be >= 1, got {value}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"skipgram_embeddings: seed must be in [0, 2**32), got {seed}")

@@ -6,10 +6,10 @@ dataclass instead of nine keyword arguments repeated at each level.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from gnn_sparse.features.embedding import check_skipgram_params
+from gnn_sparse.features.embedding import SkipGramParams
 from gnn_sparse.features.walks import check_walk_params
 
 
@@ -33,26 +33,24 @@ class TwalkParams:
     walks_per_node: int = 10
     walk_length: int = 5
     dt: float | None = None
-    dim: int = 8
-    window: int = 10
-    negatives: int = 5
-    epochs: int = 5
-    seed: int = 0
-    workers: int = 1
+    dim: int = SkipGramParams.dim
+    window: int = SkipGramParams.window
+    negatives: int = SkipGramParams.negatives
+    epochs: int = SkipGramParams.epochs
+    seed: int = SkipGramParams.seed
+    workers: int = SkipGramParams.workers
 
     def __post_init__(self) -> None:
         check_walk_params(walks_per_node=self.walks_per_node, walk_length=self.walk_length, dt=self.dt)
-        check_skipgram_params(dim=self.dim, window=self.window, negatives=self.negatives, epochs=self.epochs,
-                              seed=self.seed, workers=self.workers)
+        self.skipgram()  # checks the skip-gram fields
 
     def walk_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :class:`~gnn_sparse.features.walks.TemporalWalkSampler`."""
         return dict(walks_per_node=self.walks_per_node, walk_length=self.walk_length, dt=self.dt, seed=self.seed)
 
-    def skipgram_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`~gnn_sparse.features.embedding.skipgram_from_corpus`."""
-        return dict(dim=self.dim, window=self.window, negatives=self.negatives, epochs=self.epochs,
-                    seed=self.seed, workers=self.workers)
+    def skipgram(self) -> SkipGramParams:
+        """The skip-gram part (:func:`~gnn_sparse.features.embedding.skipgram_from_corpus`)."""
+        return SkipGramParams(**{f.name: getattr(self, f.name) for f in fields(SkipGramParams)})
 
     def as_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready (the results' ``node_features`` record them)."""

@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time as clock
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +136,12 @@ def twalk_embeddings(
     if chunk_size < 1:
         raise ValueError(f"twalk_embeddings: chunk_size must be >= 1, got {chunk_size}")
     src, dst, time = check_events(src, dst, time, num_nodes)
-    walk_params, embed_params = params.walk_kwargs(), params.skipgram_kwargs()
+    walk_params, embed_params = params.walk_kwargs(), params.skipgram()
     stats = {} if stats is None else stats
 
     path = meta = None
     if cache_dir is not None:
-        meta = _cache_meta(src, dst, time, num_nodes, walk_params, embed_params)
+        meta = _cache_meta(src, dst, time, num_nodes, walk_params, asdict(embed_params))
         path = Path(cache_dir) / f"twalk-{meta['key'][:24]}.pt"
         cached = _load(path, meta, (num_nodes, params.dim))
         stats["cached"] = cached is not None
@@ -160,7 +160,7 @@ def twalk_embeddings(
         stats.update(num_walks=corpus.num_walks, num_tokens=corpus.num_tokens,
                      walks_s=clock.perf_counter() - tick, walks_cpu_s=clock.process_time() - cpu)
         tick = clock.perf_counter()
-        out = skipgram_from_corpus(corpus, num_nodes, progress=progress, stats=stats, **embed_params)
+        out = skipgram_from_corpus(corpus, num_nodes, embed_params, progress=progress, stats=stats)
         stats["skipgram_s"] = clock.perf_counter() - tick
     if path is not None:
         atomic_torch_save({"format": CACHE_FORMAT, "meta": meta, "embeddings": out}, path)

@@ -117,7 +117,7 @@ def test_small_graph_end_to_end_beats_chance():
 
 
 def test_one_parameters_object_and_keyword_overrides_are_the_same_request(tmp_path):
-    from gnn_sparse.features import TwalkParams
+    from gnn_sparse.features import SkipGramParams, TwalkParams
 
     *_, events = _split_events()
     params = TwalkParams(seed=3, **SMALL)
@@ -128,7 +128,7 @@ def test_one_parameters_object_and_keyword_overrides_are_the_same_request(tmp_pa
     assert stats["cached"] is True and torch.equal(by_object, by_keywords)  # one cache entry: one request
     assert torch.equal(twalk_embeddings(*events("train"), 60, TwalkParams(**SMALL), seed=3), by_object)
     assert params.walk_kwargs() == dict(walks_per_node=4, walk_length=3, dt=None, seed=3)
-    assert params.skipgram_kwargs() == dict(dim=8, window=10, negatives=5, epochs=2, seed=3, workers=1)
+    assert params.skipgram() == SkipGramParams(dim=8, window=10, negatives=5, epochs=2, seed=3, workers=1)
     with pytest.raises(ValueError, match="walk_length must be >= 1"):
         TwalkParams(walk_length=0)
     with pytest.raises(TypeError, match="walk_lenght"):

@@ -20,8 +20,12 @@ split: email-Eu-core-temporal 0.6 s vs 2.4 s, test accuracy 91.4% vs 90.3%; sx-m
 11.6 s vs 43.6 s, 72.2% vs 68.2% (shared, loaded 2-core machine). gensim's C loop is faster,
 at least as accurate, and the usual, well-kept implementation.
 At wiki-talk size (``benchmarks/bench_scale.py``: 30.5M tokens, 1.1M-node vocabulary) that
-loop costs ~221 s CPU per epoch on one worker (~140k tokens/s; each negative is a binary
-search in a 1.1M-entry table), which is what bounds the feature time there, not the corpus.
+loop costs ~221 s CPU per epoch on one worker (~140k tokens/s), which is what bounds the
+feature time there, not the corpus. ``benchmarks/bench_skipgram.py`` shows why: each negative
+is a binary search in gensim's cumulative table of the vocabulary plus a random row of the
+output vectors, which miss the CPU caches once the vocabulary has millions of nodes (one
+epoch of 3.5M tokens, 5 negatives: 453k tokens per CPU second at 10k nodes, 111k at 1.1M;
+loaded 2-core machine, 2026-12-02).
 
 Nodes that occur in no walk of at least two nodes get no context and are not in the
 vocabulary; their row is all zeros (a node seen only in held-out edges has no feature to

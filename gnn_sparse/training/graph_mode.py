@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gnn_sparse.training.config import ConfigError
+from gnn_sparse.training.config import ConfigError, LinkModelConfig
 
 FULL_GRAPH_MAX_SIZE = 1_000_000
 """Nodes + training message-passing edges up to which full-graph encoding is the default.
@@ -52,9 +52,9 @@ class TrainingGraph:
         return asdict(self)
 
 
-def resolve_training_graph(config, num_nodes: int, num_edges: int) -> TrainingGraph:
-    """The :class:`TrainingGraph` of ``config`` (a :class:`~gnn_sparse.training.RunConfig`) for a
-    training graph of ``num_nodes`` nodes and ``num_edges`` message-passing edges."""
+def resolve_training_graph(config: LinkModelConfig, num_nodes: int, num_edges: int) -> TrainingGraph:
+    """The :class:`TrainingGraph` of ``config`` (a run's ``network`` group) for a training
+    graph of ``num_nodes`` nodes and ``num_edges`` message-passing edges."""
     fanouts = config.num_neighbors
     size = num_nodes + num_edges
     gnn = config.encoder in ("gcn", "sage")

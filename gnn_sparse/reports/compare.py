@@ -437,7 +437,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         _check_grid_values(args)
         base = _base_config(args, parser, image)
         if not image:
-            _check_dataset(base.dataset)
+            _check_dataset(base.data.dataset)
         defaults = IMAGE_METHODS if image else DEFAULT_METHODS
         methods = list(dict.fromkeys(args.methods or [m for m in defaults if m in METHODS]))
         unknown = [m for m in methods if m not in METHODS]
@@ -453,7 +453,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         return 2
 
     preset = (IMAGE_PRESETS if image else PRESETS)[args.preset]
-    dataset = base.dataset if image else _recorded_dataset_name(base.dataset)
+    dataset = base.data.dataset if image else _recorded_dataset_name(base.data.dataset)
     manifest = load_manifest(args.results_dir, dataset)
     manifest.update(dataset=dataset, grid={
         "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),

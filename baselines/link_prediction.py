@@ -7,7 +7,7 @@ layer selection, sparsity distributions and :class:`~gnn_sparse.sparsity.StaticS
 ``"admm"`` in :data:`gnn_sparse.training.methods.METHODS`; the application layer (the command
 lines :mod:`gnn_sparse.cli` and :mod:`gnn_sparse.vision.cli`) calls it, so ``--method admm``
 is a CLI choice. From Python: ``from baselines.link_prediction import register_admm;
-register_admm()`` before ``run(RunConfig(method="admm"))``. Importing the module registers
+register_admm()`` before ``run(RunConfig.from_dict({"method": "admm"}))``. Importing the module registers
 nothing (``tests/test_layering.py`` keeps the import direction).
 
 **Mapping onto the Method protocol.** :class:`ADMMMethod` is a thin wrapper: the phase logic
@@ -58,10 +58,17 @@ from torch import nn
 from baselines.admm import ADMMPruner
 from baselines.phases import ADMMRunner, ADMMSchedule
 from baselines.phases import Phase as ADMMPhase
-from gnn_sparse.training.config import ConfigError, RunConfig
-from gnn_sparse.training.methods import Method, Phase, register_method
+from gnn_sparse.training.config_checks import ConfigError
+from gnn_sparse.training.config_groups import AdmmConfig
+from gnn_sparse.training.methods import Method, MethodConfig, Phase, register_method
 
 OPTIMIZER = "SGD, no momentum, no weight decay (as the original code)"
+
+
+class AdmmMethodConfig(MethodConfig):
+    """What ADMM reads of a run's config: the groups every method reads, and ``admm``."""
+
+    admm: AdmmConfig
 
 
 class ADMMMethod(Method):
@@ -69,9 +76,8 @@ class ADMMMethod(Method):
     ``run_link_prediction.py``; see the module docstring.
 
     Args:
-        config: the run's configuration (``pretrain_epochs``, ``admm_epochs``,
-            ``retrain_epochs``, ``rho``, ``rho_factor``, ``sparsity``, ``sparsify``,
-            ``distribution``; method option ``layers``).
+        config: the run's configuration (``config.admm``; ``sparsity``, ``sparsify``,
+            ``distribution`` and method option ``layers`` of ``config.sparse``).
         validation: ``validation(model) -> float``, the model's validation accuracy (default:
             none until :meth:`bind_validation`).
 
@@ -82,16 +88,17 @@ class ADMMMethod(Method):
     sparse = True
     options = ("layers",)
 
-    def __init__(self, config: RunConfig, validation: Callable[[nn.Module], float] | None = None):
+    def __init__(self, config: AdmmMethodConfig, validation: Callable[[nn.Module], float] | None = None):
         super().__init__(config)
-        if config.retrain_epochs < 1:
+        admm = config.admm
+        if admm.retrain_epochs < 1:
             raise ConfigError("admm: retrain_epochs must be >= 1 (the best epoch is chosen among the "
-                              f"retraining epochs), got {config.retrain_epochs}")
+                              f"retraining epochs), got {admm.retrain_epochs}")
         try:
-            self.schedule = ADMMSchedule(config.pretrain_epochs, config.admm_epochs, config.retrain_epochs)
+            self.schedule = ADMMSchedule(admm.pretrain_epochs, admm.admm_epochs, admm.retrain_epochs)
         except ValueError as err:
             raise ConfigError(f"admm: {err}") from None
-        layers = config.method_options.get("layers")
+        layers = config.sparse.method_options.get("layers")
         if layers is not None and not (
             (isinstance(layers, list) and layers and all(isinstance(n, str) for n in layers))
             or (isinstance(layers, dict) and layers and all(isinstance(n, str) for n in layers))
@@ -122,14 +129,14 @@ class ADMMMethod(Method):
         decay = self.schedule.lr_decay(ADMMPhase(phase.name))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: decay**e)
         if self.runner is None:
-            cfg = self.config
+            cfg, admm = self.config.sparse, self.config.admm
             if isinstance(self.layers, dict):
                 sparsity, distribution, params = None, dict(self.layers), list(self.layers)
             else:
                 sparsity, distribution = cfg.sparsity, cfg.distribution
                 params = self.layers if self.layers is not None else model.sparsifiable(cfg.sparsify)
             try:
-                pruner = ADMMPruner(model, sparsity, distribution, params, rho=cfg.rho, rho_factor=cfg.rho_factor)
+                pruner = ADMMPruner(model, sparsity, distribution, params, rho=admm.rho, rho_factor=admm.rho_factor)
             except ValueError as err:
                 raise ConfigError(f"admm: {err}") from None
             self.runner = ADMMRunner(pruner, optimizer, self.schedule, evaluate=self._evaluator(model))

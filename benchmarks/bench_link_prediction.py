@@ -50,10 +50,10 @@ def encoder_share(config: RunConfig, dataset, steps: int = 30) -> tuple[float, f
     """Seconds per step with the encoder recomputed per batch vs. the head alone on fixed z."""
     device = resolve_device(config.device)
     torch.manual_seed(0)
-    model = build_link_predictor(dataset.num_nodes, config.encoder).to(device)
+    model = build_link_predictor(dataset.num_nodes, config.network.encoder).to(device)
     graph = model.prepare(dataset.train.edge_index.to(device))
-    pairs = dataset.train.edge_label_index[:, :config.batch_size].to(device)
-    labels = dataset.train.edge_label[:config.batch_size].to(device)
+    pairs = dataset.train.edge_label_index[:, :config.optim.batch_size].to(device)
+    labels = dataset.train.edge_label[:config.optim.batch_size].to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     with torch.no_grad():
         z_fixed = model.encode(graph)
@@ -98,8 +98,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    base = RunConfig(dataset=args.dataset, device=str(resolve_device(args.device)), epochs=args.epochs,
-                     exploitation_probe=args.exploitation_probe)
+    base = RunConfig.from_dict({"dataset": args.dataset, "device": str(resolve_device(args.device)),
+                                "epochs": args.epochs, "exploitation_probe": args.exploitation_probe})
     t = time.perf_counter()
     dataset = load_run_dataset(base)
     print(f"dataset {dataset!r} loaded in {time.perf_counter() - t:.1f}s; device {base.device}, "
@@ -108,7 +108,7 @@ def main() -> None:
     times = {"dense": [], "dst-ee": []}
     for _ in range(args.repeats):
         for method in times:
-            config = RunConfig(**{**base.to_dict(), "method": method})
+            config = base.updated(method=method)
             times[method] += epoch_times(config, dataset, args.timed_epochs)
     best = {m: min(v) for m, v in times.items()}
     for m, v in times.items():
@@ -120,7 +120,7 @@ def main() -> None:
           f"(encoder share {100 * (1 - head / full):.0f}%)")
 
     if args.full_epochs > 0:
-        config = RunConfig(**{**base.to_dict(), "method": "dst-ee", "epochs": args.full_epochs})
+        config = base.updated(method="dst-ee", epochs=args.full_epochs)
         with tempfile.TemporaryDirectory() as tmp:
             res = run(config, RunOptions(results_dir=tmp, quiet=True), dataset=dataset)
         print(f"full {args.full_epochs}-epoch dst-ee run: wall time {res['wall_time_s']:.1f}s, "

@@ -128,9 +128,10 @@ class _Stop(Exception):
 def stage_twalk_epoch(args, data) -> dict[str, Any]:
     from gnn_sparse.training import RunConfig, RunOptions, run
 
-    config = RunConfig(dataset=str(data), data_root=args.data_root, encoder="twalk", method="dst-ee", sparsity=0.9,
-                       epochs=args.epochs, skipgram_epochs=args.skipgram_epochs,
-                       skipgram_workers=args.skipgram_workers, device="cpu")
+    config = RunConfig.from_dict({"dataset": str(data), "data_root": args.data_root, "encoder": "twalk",
+                                  "method": "dst-ee", "sparsity": 0.9, "epochs": args.epochs,
+                                  "skipgram_epochs": args.skipgram_epochs,
+                                  "skipgram_workers": args.skipgram_workers, "device": "cpu"})
     records = []
 
     def stop(record):
@@ -165,7 +166,7 @@ def _config(args, **overrides):
 
     values = dict(method="dst-ee", sparsity=0.9, device="cpu", num_neighbors=args.num_neighbors)
     values.update(overrides)
-    return RunConfig(**values)
+    return RunConfig.from_dict(values)
 
 
 def _timed_steps(ds, config, steps: int, dp=None) -> dict[str, Any]:
@@ -182,16 +183,17 @@ def _timed_steps(ds, config, steps: int, dp=None) -> dict[str, Any]:
 
     dp = SINGLE_PROCESS if dp is None else dp
     tick = time.perf_counter()
-    tg = resolve_training_graph(config, ds.num_nodes, ds.train.edge_index.size(1))
+    tg = resolve_training_graph(config.network, ds.num_nodes, ds.train.edge_index.size(1))
     torch.manual_seed(config.seed)
-    model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
-                                 config.out_dim, config.num_layers, config.fc_hidden,
+    net = config.network
+    model = build_link_predictor(ds.num_nodes, net.encoder, net.embedding_dim, net.hidden_dim,
+                                 net.out_dim, net.num_layers, net.fc_hidden,
                                  sparse_embedding=tg.embedding_optimizer == "lazy")
     graphs = _prepare_graphs(model, ds, torch.device("cpu"), csr=tg.sampled)
     sampler = make_sampler(graphs["train"], tg.num_neighbors) if tg.sampled else None
     method = build_method(config)
     num_train = ds.train.edge_label.numel()
-    steps_per_epoch = math.ceil(num_train / config.batch_size)
+    steps_per_epoch = math.ceil(num_train / config.optim.batch_size)
     optimizer, _ = method.start_phase(method.phases()[0], model, steps_per_epoch)
     model.calibrate(graphs["train"])
     setup_s = time.perf_counter() - tick
@@ -199,7 +201,7 @@ def _timed_steps(ds, config, steps: int, dp=None) -> dict[str, Any]:
     pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, 0]))
     shuffle = torch.Generator().manual_seed(config.seed)
     sampling = None if sampler is None else (sampler, torch.Generator().manual_seed(config.seed + dp.rank))
-    b = config.batch_size
+    b = config.optim.batch_size
     train_epoch(train_model, graphs["train"], pairs[:, :b], labels[:b], optimizer, method, b, shuffle,
                 shard=dp, sampling=sampling)  # warm-up
     tick, cpu = time.perf_counter(), time.process_time()
@@ -269,7 +271,7 @@ def _ddp_rank(rank: int, port: int, args, queue) -> None:
     torch.set_num_threads(1)
     ds = load_graph(args)
     config = _config(args)
-    dp = data_parallel("cpu", config.batch_size)
+    dp = data_parallel("cpu", config.optim.batch_size)
     out = _timed_steps(ds, config, args.steps, dp=dp)
     queue.put({"rank": rank, "step_s": out["step_s"], "peak_rss_gib": peak_rss_gib()})
     shutdown(synchronize=True)

@@ -94,8 +94,9 @@ def _exporting(args):
     from gnn_sparse.training.export import export_run
 
     def run_one(config: RunConfig, options: RunOptions):
-        if config.method == "dense" or config.sparsity == 0:  # refuse before training, not after
-            raise ConfigError(f"--export-sparse: a dense run (method {config.method!r}, sparsity {config.sparsity:g}) "
+        sparse = config.sparse
+        if sparse.method == "dense" or sparse.sparsity == 0:  # refuse before training, not after
+            raise ConfigError(f"--export-sparse: a dense run (method {sparse.method!r}, sparsity {sparse.sparsity:g}) "
                               "has no sparse weights to export; use --method dst-ee, rigl, set, static or admm")
         results = run(config, options)
         path = Path(args.export_sparse)

@@ -19,15 +19,15 @@ def fixed_node_features(config, dataset, progress: bool = False) -> tuple[torch.
     """``(features [N, k], description)`` for a fixed-feature encoder, ``(None, None)`` otherwise.
 
     ``twalk``: :func:`gnn_sparse.features.dataset_twalk_embeddings` with the run's walk and
-    skip-gram options (``config.walks_per_node``, ``walk_length``, ``walk_dt``,
-    ``out_dim`` as the dimension, ``skipgram_window``, ``skipgram_negatives``,
-    ``skipgram_epochs``, ``skipgram_workers``, seeded by ``config.seed``), trained on the train and val events (the
-    test split's visible events) or, with ``config.leaky_embeddings``, on the whole graph.
+    skip-gram options (``config.features.twalk_params``, ``config.network.out_dim`` wide,
+    seeded by ``config.seed``), trained on the train and val events (the test split's
+    visible events) or, with ``config.features.leaky_embeddings``, on the whole graph.
     Cached under ``<data root>/processed/features/`` (:func:`gnn_sparse.features.feature_cache_dir`),
     so a rerun or a resumed run reads the same embedding back.
 
     Args:
-        config: a :class:`~gnn_sparse.training.RunConfig` (or anything with its attributes).
+        config: a :class:`~gnn_sparse.training.RunConfig` (its ``network``, ``features``,
+            ``data`` and ``seed``; or anything with those attributes).
         dataset: the run's :class:`~gnn_sparse.data.TemporalLinkDataset`.
         progress: ``tqdm`` bars for the walks and the skip-gram epochs on stderr.
 
@@ -37,22 +37,21 @@ def fixed_node_features(config, dataset, progress: bool = False) -> tuple[torch.
         included), ``cache_dir``, ``cached``, and when computed ``num_walks``, ``num_tokens``,
         ``walks_s``, ``skipgram_s``; ``time_s``).
     """
-    if config.encoder not in FIXED_FEATURE_ENCODERS:
+    encoder, leaky = config.network.encoder, config.features.leaky_embeddings
+    if encoder not in FIXED_FEATURE_ENCODERS:
         return None, None
-    from gnn_sparse.features import TwalkParams, dataset_twalk_embeddings, feature_cache_dir, visible_splits
+    from gnn_sparse.features import dataset_twalk_embeddings, feature_cache_dir, visible_splits
 
     tick = time.perf_counter()
-    params = TwalkParams(walks_per_node=config.walks_per_node, walk_length=config.walk_length, dt=config.walk_dt,
-                         dim=config.out_dim, window=config.skipgram_window, negatives=config.skipgram_negatives,
-                         epochs=config.skipgram_epochs, seed=config.seed, workers=config.skipgram_workers)
-    cache_dir = feature_cache_dir(dataset, config.data_root)
+    params = config.features.twalk_params(dim=config.network.out_dim, seed=config.seed)
+    cache_dir = feature_cache_dir(dataset, config.data.data_root)
     stats: dict[str, Any] = {}
-    features = dataset_twalk_embeddings(dataset, params, leaky=config.leaky_embeddings, cache_dir=cache_dir,
+    features = dataset_twalk_embeddings(dataset, params, leaky=leaky, cache_dir=cache_dir,
                                         progress=progress, stats=stats)
-    visible = visible_splits("test", leaky=config.leaky_embeddings)
+    visible = visible_splits("test", leaky=leaky)
     info = {
-        "encoder": config.encoder,
-        "leaky_embeddings": config.leaky_embeddings,
+        "encoder": encoder,
+        "leaky_embeddings": leaky,
         "trained_on": list(visible) if visible else "all events (test edges included)",
         "visible_events": dataset.events(*visible).num_events,
         "zero_rows": int((features.abs().sum(dim=1) == 0).sum()),

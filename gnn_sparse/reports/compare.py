@@ -37,7 +37,6 @@ import shlex
 import sys
 import time
 import uuid
-from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -135,14 +134,12 @@ def run_name(config) -> str:
     """The run's name: the runner's default, plus ``-c<c>`` for DST-EE (whose default name
     does not tell the ``c`` of the sweep apart)."""
     name = config.run_id()
-    return f"{name}-c{config.c:g}" if config.method == EXPLORATION_METHOD else name
+    return f"{name}-c{config.sparse.c:g}" if config.sparse.method == EXPLORATION_METHOD else name
 
 
 def config_for(key: RunKey, base, preset: Preset):
     """The :class:`~gnn_sparse.training.RunConfig` of one grid run: ``base`` with the key's
     method, sparsity, seed and ``c`` and the preset's epochs for the method."""
-    from gnn_sparse.training import RunConfig
-
     changes: dict[str, Any] = {"method": key.method, "seed": key.seed}
     if key.sparsity is not None:
         changes["sparsity"] = key.sparsity
@@ -152,13 +149,13 @@ def config_for(key: RunKey, base, preset: Preset):
     if epochs is not None and key.method != "admm":  # ADMM's budget is its three phases
         changes["epochs"] = epochs
     if key.method == "admm" and preset.admm_epochs is not None:
-        names = {f.name for f in fields(RunConfig)}
+        names = set(base.to_dict())
         phases = dict(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
         if set(phases) <= names:
             changes.update(phases)
         else:
-            changes["method_options"] = {**base.method_options, **phases}
-    return replace(base, **changes)
+            changes["method_options"] = {**base.sparse.method_options, **phases}
+    return base.updated(**changes)
 
 
 def grid_order(keys: Sequence[RunKey], default_c: float | None) -> list[RunKey]:
@@ -440,14 +437,14 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         _check_grid_values(args)
         base = _base_config(args, parser, image)
         if not image:
-            _check_dataset(base.dataset)
+            _check_dataset(base.data.dataset)
         defaults = IMAGE_METHODS if image else DEFAULT_METHODS
         methods = list(dict.fromkeys(args.methods or [m for m in defaults if m in METHODS]))
         unknown = [m for m in methods if m not in METHODS]
         if unknown:
             raise GridError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
         c_sparsities = _c_sparsities(args.c_sparsity, args.sparsities) if EXPLORATION_METHOD in methods else None
-        default_c = normalise_c(base.c)
+        default_c = normalise_c(base.sparse.c)
         keys = expected_runs(methods, args.sparsities, args.seeds, args.c_values,
                              c_sparsities=c_sparsities, default_c=default_c)
         set_threads(args.threads)
@@ -456,7 +453,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         return 2
 
     preset = (IMAGE_PRESETS if image else PRESETS)[args.preset]
-    dataset = base.dataset if image else _recorded_dataset_name(base.dataset)
+    dataset = base.data.dataset if image else _recorded_dataset_name(base.data.dataset)
     manifest = load_manifest(args.results_dir, dataset)
     manifest.update(dataset=dataset, grid={
         "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),

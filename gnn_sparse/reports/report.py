@@ -71,7 +71,7 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
         if swept != with_dst:
             c_sparsities, default_c = sorted(swept), common
     if c_sparsities is not None and default_c is None:
-        default_c = dst_c.most_common(1)[0][0] if dst_c else RunConfig().c
+        default_c = dst_c.most_common(1)[0][0] if dst_c else RunConfig().sparse.c
     if methods is None:
         found = {k.method for k in keys}
         methods = [m for m in DEFAULT_METHODS if m in found] + sorted(found - set(DEFAULT_METHODS))

@@ -73,12 +73,12 @@ def export_run(results_dir: str | os.PathLike, run_id: str, path: str | os.PathL
 
         dataset = load_run_dataset(config)
     node_features, _ = fixed_node_features(config, dataset)
-    model = build_link_predictor(dataset.num_nodes, *(getattr(config, k) for k in BUILDER_KEYS),
+    model = build_link_predictor(dataset.num_nodes, *(getattr(config.network, k) for k in BUILDER_KEYS),
                                  node_features=node_features)
     model.load_state_dict(ckpt["model"])
     meta = {"task": "link-prediction", "run_id": run_id, "method": results["method"],
             "epoch": len(ckpt["history"]), "best_epoch": results["best_epoch"],
-            "builder": {"num_nodes": dataset.num_nodes, **{k: getattr(config, k) for k in BUILDER_KEYS}},
+            "builder": {"num_nodes": dataset.num_nodes, **{k: getattr(config.network, k) for k in BUILDER_KEYS}},
             "node_features": node_features}
     try:
         export_sparse(model, masks, path, meta)

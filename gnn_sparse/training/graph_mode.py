@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gnn_sparse.training.config import ConfigError
+from gnn_sparse.training.config import ConfigError, LinkModelConfig
 
 FULL_GRAPH_MAX_SIZE = 1_000_000
 """Nodes + training message-passing edges up to which full-graph encoding is the default.
@@ -52,27 +52,27 @@ class TrainingGraph:
         return asdict(self)
 
 
-def resolve_training_graph(config, num_nodes: int, num_edges: int) -> TrainingGraph:
-    """The :class:`TrainingGraph` of ``config`` (a :class:`~gnn_sparse.training.RunConfig`) for a
-    training graph of ``num_nodes`` nodes and ``num_edges`` message-passing edges."""
-    fanouts = config.num_neighbors
+def resolve_training_graph(network: LinkModelConfig, num_nodes: int, num_edges: int) -> TrainingGraph:
+    """The :class:`TrainingGraph` of ``network`` (a run's ``network`` group) for a training
+    graph of ``num_nodes`` nodes and ``num_edges`` message-passing edges."""
+    fanouts = network.num_neighbors
     size = num_nodes + num_edges
-    gnn = config.encoder in ("gcn", "sage")
+    gnn = network.encoder in ("gcn", "sage")
     if not gnn:
-        return TrainingGraph("full", None, "dense", "full", f"--encoder {config.encoder}: no message passing")
+        return TrainingGraph("full", None, "dense", "full", f"--encoder {network.encoder}: no message passing")
     if fanouts is None:
         sampled = size > FULL_GRAPH_MAX_SIZE
         reason = (f"default rule: |V| + |E_train| = {size:,} "
                   f"{'>' if sampled else '<='} {FULL_GRAPH_MAX_SIZE:,}")
-        fanouts = [DEFAULT_FANOUT] * config.num_layers
+        fanouts = [DEFAULT_FANOUT] * network.num_layers
     else:
         sampled = not all(k == -1 for k in fanouts)
         reason = "--num-neighbors"
-        fanouts = fanouts * config.num_layers if len(fanouts) == 1 else list(fanouts)
+        fanouts = fanouts * network.num_layers if len(fanouts) == 1 else list(fanouts)
     if not sampled:
-        if config.embedding_optimizer == "lazy":
+        if network.embedding_optimizer == "lazy":
             raise ConfigError(f"--embedding-optimizer lazy needs sampled batches, but this run encodes the full "
                               f"graph ({reason}); pass --num-neighbors")
         return TrainingGraph("full", None, "dense", "full", reason)
-    optimizer = "lazy" if config.embedding_optimizer == "auto" else config.embedding_optimizer
+    optimizer = "lazy" if network.embedding_optimizer == "auto" else network.embedding_optimizer
     return TrainingGraph("sampled", fanouts, optimizer, "layer-wise chunks", reason)

@@ -38,24 +38,36 @@ Contract for a new method (subclass :class:`Method`, override only what differs)
   (``None`` for methods without a mask history).
 * ``Phase.selectable=False`` keeps a phase's epochs (e.g. dense pre-training) out of the
   best-epoch selection.
-* Method-specific options come from ``config.method_options`` (``--method-option KEY=VALUE``);
+* Method-specific options come from ``config.sparse.method_options`` (``--method-option KEY=VALUE``);
   list the accepted keys in ``options`` so unknown ones fail early.
 
-Register with :func:`register_method` (``name -> factory(config)``); the CLI's ``--method``
-choices are the registry's keys.
+A method reads only the groups of the run's config that both runners have
+(:class:`MethodConfig`: ``config.optim``, ``config.sparse``, ``config.seed``), so it runs on
+link prediction and on images alike. Register with :func:`register_method`
+(``name -> factory(config)``); the CLI's ``--method`` choices are the registry's keys.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
 
 from gnn_sparse.sparsity import DSTEE, SET, RigL, StaticSparse
 from gnn_sparse.sparsity.exploitation import ExploitationProbe, LossClosure
-from gnn_sparse.training.config import ConfigError, RunConfig
+from gnn_sparse.training.config_checks import ConfigError
+from gnn_sparse.training.config_groups import OptimConfig, SparsityConfig
 from gnn_sparse.training.optim import LazySGD
+
+
+class MethodConfig(Protocol):
+    """What a method reads of a run's config: the groups both runners share
+    (:class:`~gnn_sparse.training.RunConfig`, :class:`~gnn_sparse.vision.config.ImageRunConfig`)."""
+
+    optim: OptimConfig
+    sparse: SparsityConfig
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -77,12 +89,14 @@ class Phase:
             raise ConfigError(f"phase {self.name!r} needs epochs > 0, got {self.epochs}")
 
 
-def make_sgd(model: nn.Module, config: RunConfig, lr: float | None = None) -> torch.optim.SGD:
-    """SGD over all parameters with the config's momentum, Nesterov flag and weight decay;
-    :class:`~gnn_sparse.training.optim.LazySGD` if the model has a sparse-gradient embedding."""
+def make_sgd(model: nn.Module, optim: OptimConfig, lr: float | None = None) -> torch.optim.SGD:
+    """SGD over all parameters with ``optim``'s learning rate (or ``lr``), momentum, Nesterov
+    flag and weight decay; :class:`~gnn_sparse.training.optim.LazySGD` if the model has a
+    sparse-gradient embedding."""
     lazy = any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules())
-    return (LazySGD if lazy else torch.optim.SGD)(model.parameters(), lr=config.lr if lr is None else lr, momentum=config.momentum,
-                           nesterov=config.nesterov, weight_decay=config.weight_decay)
+    return (LazySGD if lazy else torch.optim.SGD)(model.parameters(), lr=optim.lr if lr is None else lr,
+                                                  momentum=optim.momentum, nesterov=optim.nesterov,
+                                                  weight_decay=optim.weight_decay)
 
 
 def make_lr_scheduler(optimizer: torch.optim.Optimizer, schedule: str, epochs: int):
@@ -105,23 +119,24 @@ class Method:
     sparse = False
     options: tuple[str, ...] = ()
 
-    def __init__(self, config: RunConfig):
-        unknown = sorted(set(config.method_options) - set(self.options))
+    def __init__(self, config: MethodConfig):
+        unknown = sorted(set(config.sparse.method_options) - set(self.options))
         if unknown:
             accepted = ", ".join(self.options) or "none"
-            raise ConfigError(f"method {config.method!r} does not take option(s) {unknown} (accepted: {accepted})")
+            raise ConfigError(f"method {config.sparse.method!r} does not take option(s) {unknown} "
+                              f"(accepted: {accepted})")
         self.config = config
 
     @property
     def target_sparsity(self) -> float:
-        return self.config.sparsity if self.sparse else 0.0
+        return self.config.sparse.sparsity if self.sparse else 0.0
 
     def phases(self) -> list[Phase]:
-        return [Phase("train", self.config.epochs)]
+        return [Phase("train", self.config.optim.epochs)]
 
     def start_phase(self, phase: Phase, model: nn.Module, steps_per_epoch: int):
-        optimizer = make_sgd(model, self.config)
-        return optimizer, make_lr_scheduler(optimizer, self.config.lr_schedule, phase.epochs)
+        optimizer = make_sgd(model, self.config.optim)
+        return optimizer, make_lr_scheduler(optimizer, self.config.optim.lr_schedule, phase.epochs)
 
     def penalty(self, model: nn.Module) -> torch.Tensor | None:
         return None
@@ -158,13 +173,13 @@ class Method:
         return 0
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(method={self.config.method!r})"
+        return f"{type(self).__name__}(method={self.config.sparse.method!r})"
 
 
 class SparseMethod(Method):
     """Sparse training from scratch with a :class:`~gnn_sparse.DynamicSparsifier` subclass.
 
-    The sparsifier masks ``model.sparsifiable(config.sparsify)`` at ``config.sparsity`` and
+    The sparsifier masks ``model.sparsifiable(sparse.sparsify)`` at ``sparse.sparsity`` and
     updates masks every ``update_interval`` steps until ``end_step = round(end_fraction x
     epochs x steps_per_epoch)`` (75% of the run by default).
 
@@ -176,7 +191,7 @@ class SparseMethod(Method):
 
     sparse = True
 
-    def __init__(self, config: RunConfig, sparsifier_cls: type, **sparsifier_kwargs):
+    def __init__(self, config: MethodConfig, sparsifier_cls: type, **sparsifier_kwargs):
         super().__init__(config)
         self.sparsifier_cls = sparsifier_cls
         self.sparsifier_kwargs = sparsifier_kwargs
@@ -185,7 +200,7 @@ class SparseMethod(Method):
 
     def start_phase(self, phase, model, steps_per_epoch):
         optimizer, scheduler = super().start_phase(phase, model, steps_per_epoch)
-        cfg = self.config
+        cfg = self.config.sparse
         end_step = max(1, round(cfg.end_fraction * phase.epochs * steps_per_epoch))
         updates = {} if issubclass(self.sparsifier_cls, StaticSparse) else dict(
             update_interval=cfg.update_interval, end_step=end_step, drop_fraction=cfg.drop_fraction,
@@ -193,7 +208,7 @@ class SparseMethod(Method):
         try:
             self.sparsifier = self.sparsifier_cls(
                 model, optimizer, sparsity=cfg.sparsity, distribution=cfg.distribution,
-                params=model.sparsifiable(cfg.sparsify), seed=cfg.seed, **updates, **self.sparsifier_kwargs)
+                params=model.sparsifiable(cfg.sparsify), seed=self.config.seed, **updates, **self.sparsifier_kwargs)
         except ValueError as err:
             raise ConfigError(f"{cfg.method}: {err}") from None
         self.probe = ExploitationProbe(self.sparsifier, enabled=cfg.exploitation_probe)
@@ -235,7 +250,7 @@ class SparseMethod(Method):
         }
 
 
-MethodFactory = Callable[[RunConfig], Method]
+MethodFactory = Callable[[MethodConfig], Method]
 METHODS: dict[str, MethodFactory] = {}
 
 
@@ -246,16 +261,18 @@ def register_method(name: str, factory: MethodFactory, *, replace: bool = False)
     METHODS[name] = factory
 
 
-def build_method(config: RunConfig) -> Method:
-    """The method named by ``config.method``; :class:`ConfigError` for an unknown name."""
-    if config.method not in METHODS:
-        raise ConfigError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
-    return METHODS[config.method](config)
+def build_method(config: MethodConfig) -> Method:
+    """The method named by ``config.sparse.method``; :class:`ConfigError` for an unknown name."""
+    name = config.sparse.method
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    return METHODS[name](config)
 
 
-def _dst_ee(config: RunConfig) -> Method:
-    return SparseMethod(config, DSTEE, c=config.c, eps=config.eps, c_decay=config.c_decay,
-                        c_decay_interval=config.c_decay_interval)
+def _dst_ee(config: MethodConfig) -> Method:
+    sparse = config.sparse
+    return SparseMethod(config, DSTEE, c=sparse.c, eps=sparse.eps, c_decay=sparse.c_decay,
+                        c_decay_interval=sparse.c_decay_interval)
 
 
 register_method("dense", Method)

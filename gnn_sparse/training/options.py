@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import fields
 from typing import Sequence
 
 import torch
@@ -20,39 +19,40 @@ from gnn_sparse.training.methods import METHODS
 from gnn_sparse.training.runner import RunOptions
 from gnn_sparse.utils.logs import LOG_LEVELS
 
-DEFAULTS = RunConfig()
+DEFAULTS = RunConfig().to_dict()
+"""The defaults of every option, by its flat key (the results JSON's ``config``)."""
 MAX_THREADS = 1024
 """Cap on ``--threads`` (torch would take 10**20 and fail with an overflow traceback)."""
 
 
-def add_schedule_arguments(group, d) -> None:
+def add_schedule_arguments(group, d: dict) -> None:
     """The mask-update schedule, DST-EE's coefficients and plug-in options (shared by the
-    link-prediction and image CLIs; ``d`` holds the defaults)."""
-    group.add_argument("--end-fraction", type=float, default=d.end_fraction,
+    link-prediction and image CLIs; ``d``: the defaults, by flat key)."""
+    group.add_argument("--end-fraction", type=float, default=d["end_fraction"],
                        help="no mask updates after this fraction of all steps (T_end)")
-    group.add_argument("--drop-fraction", type=float, default=d.drop_fraction,
+    group.add_argument("--drop-fraction", type=float, default=d["drop_fraction"],
                        help="initial fraction of active weights dropped and regrown per update")
-    group.add_argument("--drop-schedule", default=d.drop_schedule, choices=["cosine", "constant"],
+    group.add_argument("--drop-schedule", default=d["drop_schedule"], choices=["cosine", "constant"],
                        help="decay of the drop fraction over the steps")
-    group.add_argument("--c", "--exploration-c", type=float, default=d.c,
+    group.add_argument("--c", "--exploration-c", type=float, default=d["c"],
                        help="DST-EE exploration coefficient c in the score |grad| + c ln(t) / (N + eps)")
-    group.add_argument("--c-decay", "--exploration-c-decay", type=float, default=d.c_decay,
+    group.add_argument("--c-decay", "--exploration-c-decay", type=float, default=d["c_decay"],
                        help="DST-EE: c is multiplied by this ...")
-    group.add_argument("--c-decay-interval", "--exploration-c-decay-interval", type=int, default=d.c_decay_interval,
+    group.add_argument("--c-decay-interval", "--exploration-c-decay-interval", type=int, default=d["c_decay_interval"],
                        metavar="STEPS", help="... every this many steps")
-    group.add_argument("--eps", "--exploration-eps", type=float, default=d.eps,
+    group.add_argument("--eps", "--exploration-eps", type=float, default=d["eps"],
                        help="DST-EE epsilon in c ln(t) / (N + eps)")
     group.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                        help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
-    group.add_argument("--exploitation-probe", action=argparse.BooleanOptionalAction, default=d.exploitation_probe,
+    group.add_argument("--exploitation-probe", action=argparse.BooleanOptionalAction, default=d["exploitation_probe"],
                        help="measure the exploitation degree L_g of every mask update (one extra forward pass "
                             "per update); --no-exploitation-probe for timing runs")
 
 
-def add_rho_arguments(group, d) -> None:
+def add_rho_arguments(group, d: dict) -> None:
     """ADMM's penalty coefficient and its growth factor."""
-    group.add_argument("--rho", "--admm-rho", type=float, default=d.rho, help="ADMM penalty coefficient rho > 0")
-    group.add_argument("--rho-factor", "--admm-rho-factor", type=float, default=d.rho_factor,
+    group.add_argument("--rho", "--admm-rho", type=float, default=d["rho"], help="ADMM penalty coefficient rho > 0")
+    group.add_argument("--rho-factor", "--admm-rho-factor", type=float, default=d["rho_factor"],
                        help="rho is multiplied by this at each Z/U update (1: constant)")
 
 
@@ -80,31 +80,31 @@ def run_arguments() -> argparse.ArgumentParser:
     d = DEFAULTS
     p = argparse.ArgumentParser(add_help=False)
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", default=d.dataset,
+    data.add_argument("--dataset", default=d["dataset"],
                       help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, ...; "
                            "see datasets/manifest.json) or the path of an edge-list file")
-    data.add_argument("--columns", default=d.columns,
+    data.add_argument("--columns", default=d["columns"],
                       help="column roles of an edge-list file, e.g. 'src,dst,weight,time' (default: the registry's)")
-    data.add_argument("--data-root", default=d.data_root,
+    data.add_argument("--data-root", default=d["data_root"],
                       help="folder for downloads and processed splits (default: $GNN_SPARSE_DATA or ./datasets)")
-    data.add_argument("--split", default=d.split, choices=["chronological", "original"],
+    data.add_argument("--split", default=d["split"], choices=["chronological", "original"],
                       help="chronological (oldest/next/newest events) or the original, leaky protocol")
-    data.add_argument("--val-ratio", type=float, default=d.val_ratio, help="fraction of events for validation")
-    data.add_argument("--test-ratio", type=float, default=d.test_ratio, help="fraction of events for test")
-    data.add_argument("--neg-ratio", "--negatives-per-positive", type=float, default=d.neg_ratio,
+    data.add_argument("--val-ratio", type=float, default=d["val_ratio"], help="fraction of events for validation")
+    data.add_argument("--test-ratio", type=float, default=d["test_ratio"], help="fraction of events for test")
+    data.add_argument("--neg-ratio", "--negatives-per-positive", type=float, default=d["neg_ratio"],
                       help="negatives per positive pair")
-    data.add_argument("--directed", action=argparse.BooleanOptionalAction, default=d.directed,
+    data.add_argument("--directed", action=argparse.BooleanOptionalAction, default=d["directed"],
                       help="keep edge direction in message passing and in the excluded negatives")
 
     method = p.add_argument_group("method and sparsity")
-    method.add_argument("--method", default=d.method, choices=list(METHODS), help="training method")
-    method.add_argument("--sparsity", type=float, default=d.sparsity,
+    method.add_argument("--method", default=d["method"], choices=list(METHODS), help="training method")
+    method.add_argument("--sparsity", type=float, default=d["sparsity"],
                         help="target fraction of zeros in each sparsified weight, in [0, 1) (ignored by dense)")
-    method.add_argument("--sparsify", default=d.sparsify, choices=list(SPARSIFY_SCOPES),
+    method.add_argument("--sparsify", default=d["sparsify"], choices=list(SPARSIFY_SCOPES),
                         help="which weights to sparsify: fc1/fc2 (the paper), the GNN layers, or both")
-    method.add_argument("--distribution", default=d.distribution, choices=["uniform", "erk"],
+    method.add_argument("--distribution", default=d["distribution"], choices=["uniform", "erk"],
                         help="how the sparsity is spread over layers")
-    method.add_argument("--update-interval", type=int, default=d.update_interval, metavar="T",
+    method.add_argument("--update-interval", type=int, default=d["update_interval"], metavar="T",
                         help="T: optimizer steps between mask updates")
     add_schedule_arguments(method, d)
 
@@ -114,68 +114,69 @@ def run_arguments() -> argparse.ArgumentParser:
         "retraining; SGD lr 0.05 without momentum or weight decay as the original, so --epochs, "
         "--lr, --momentum, --weight-decay and --lr-schedule do not apply; the best epoch is chosen "
         "among the retraining epochs")
-    admm.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs,
+    admm.add_argument("--pretrain-epochs", type=int, default=d["pretrain_epochs"],
                       help="dense pretraining epochs (lr 0.05 x 0.98 per epoch)")
-    admm.add_argument("--admm-epochs", type=int, default=d.admm_epochs,
+    admm.add_argument("--admm-epochs", type=int, default=d["admm_epochs"],
                       help="ADMM epochs (lr 0.05 constant; a Z/U update between consecutive ADMM epochs)")
-    admm.add_argument("--retrain-epochs", type=int, default=d.retrain_epochs,
+    admm.add_argument("--retrain-epochs", type=int, default=d["retrain_epochs"],
                       help="masked retraining epochs after hard pruning (lr 0.05 x 0.98 per epoch), >= 1")
     add_rho_arguments(admm, d)
 
     model = p.add_argument_group("model")
-    model.add_argument("--encoder", default=d.encoder, choices=list(ENCODERS),
+    model.add_argument("--encoder", default=d["encoder"], choices=list(ENCODERS),
                        help="graph encoder; none = the learnable node embedding feeds fc1 directly; "
                             "twalk = the original pipeline: fixed temporal-random-walk skip-gram node "
                             "embeddings (--out-dim wide, trained on train+val events), only fc1/fc2 train")
-    model.add_argument("--embedding-dim", type=int, default=d.embedding_dim, help="learnable node input size")
-    model.add_argument("--hidden-dim", type=int, default=d.hidden_dim, help="size of the encoder's hidden layers")
-    model.add_argument("--out-dim", type=int, default=d.out_dim,
+    model.add_argument("--embedding-dim", type=int, default=d["embedding_dim"], help="learnable node input size")
+    model.add_argument("--hidden-dim", type=int, default=d["hidden_dim"], help="size of the encoder's hidden layers")
+    model.add_argument("--out-dim", type=int, default=d["out_dim"],
                        help="node embedding size (fc1 takes twice this)")
-    model.add_argument("--num-layers", type=int, default=d.num_layers, help="number of GNN layers")
-    model.add_argument("--fc-hidden", type=int, default=d.fc_hidden, help="width of fc1")
+    model.add_argument("--num-layers", type=int, default=d["num_layers"], help="number of GNN layers")
+    model.add_argument("--fc-hidden", type=int, default=d["fc_hidden"], help="width of fc1")
 
     batches = p.add_argument_group("mini-batches of big graphs (gcn, sage; README 'Sampled training')")
-    batches.add_argument("--num-neighbors", type=int, nargs="+", default=d.num_neighbors, metavar="K",
+    batches.add_argument("--num-neighbors", type=int, nargs="+", default=d["num_neighbors"], metavar="K",
                          help="sampled neighbours per GNN layer (one per layer, or one for all; -1 = every "
                               "neighbour; -1 alone forces full-graph encoding); default: full graph when "
                               "nodes + training edges <= 1,000,000, else 10 per layer")
-    batches.add_argument("--embedding-optimizer", default=d.embedding_optimizer, choices=["auto", "dense", "lazy"],
+    batches.add_argument("--embedding-optimizer", default=d["embedding_optimizer"], choices=["auto", "dense", "lazy"],
                          help="node-embedding updates of sampled runs: lazy = SGD on the rows a batch touches; "
                               "dense = exact SGD over every row each step; auto = lazy when sampled")
 
     twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
-    twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d.leaky_embeddings,
+    twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d["leaky_embeddings"],
                        help="train the embedding on the whole graph, test edges included, as the original "
                             "did (leaks test links; labelled '-leaky' in the run name and results)")
-    twalk.add_argument("--walks-per-node", type=int, default=d.walks_per_node,
+    twalk.add_argument("--walks-per-node", type=int, default=d["walks_per_node"],
                        help="walks started at each node with an out-edge")
-    twalk.add_argument("--walk-length", type=int, default=d.walk_length, help="maximum steps per walk")
-    twalk.add_argument("--walk-dt", type=float, default=d.walk_dt,
+    twalk.add_argument("--walk-length", type=int, default=d["walk_length"], help="maximum steps per walk")
+    twalk.add_argument("--walk-dt", type=float, default=d["walk_dt"],
                        help="time scale of the exp((t_e - t_cur) / dt) step bias, in units of the time span; "
                             "None = each node's own out-edge time span, as in the original")
-    twalk.add_argument("--skipgram-window", type=int, default=d.skipgram_window, help="skip-gram context window")
-    twalk.add_argument("--skipgram-negatives", type=int, default=d.skipgram_negatives,
+    twalk.add_argument("--skipgram-window", type=int, default=d["skipgram_window"], help="skip-gram context window")
+    twalk.add_argument("--skipgram-negatives", type=int, default=d["skipgram_negatives"],
                        help="skip-gram negative samples per positive")
-    twalk.add_argument("--skipgram-epochs", type=int, default=d.skipgram_epochs, help="skip-gram passes over the walks")
-    twalk.add_argument("--skipgram-workers", type=int, default=d.skipgram_workers,
+    twalk.add_argument("--skipgram-epochs", type=int, default=d["skipgram_epochs"],
+                       help="skip-gram passes over the walks")
+    twalk.add_argument("--skipgram-workers", type=int, default=d["skipgram_workers"],
                        help="skip-gram threads: 1 gives identical embeddings for identical seeds; more are "
                             "faster on free cores but not reproducible (recorded in the results and the cache key)")
 
     optim = p.add_argument_group("optimisation (all methods)")
-    optim.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
-    optim.add_argument("--batch-size", type=int, default=d.batch_size,
+    optim.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")
+    optim.add_argument("--batch-size", type=int, default=d["batch_size"],
                        help="labelled pairs per optimizer step; under torchrun the global batch, split "
                             "over the processes (docs/distributed.md)")
-    optim.add_argument("--lr", "--learning-rate", type=float, default=d.lr, help="SGD learning rate")
-    optim.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
-    optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=d.nesterov,
+    optim.add_argument("--lr", "--learning-rate", type=float, default=d["lr"], help="SGD learning rate")
+    optim.add_argument("--momentum", type=float, default=d["momentum"], help="SGD momentum")
+    optim.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=d["nesterov"],
                        help="Nesterov momentum")
-    optim.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2 weight decay")
-    optim.add_argument("--lr-schedule", default=d.lr_schedule, choices=["cosine", "constant"],
+    optim.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="L2 weight decay")
+    optim.add_argument("--lr-schedule", default=d["lr_schedule"], choices=["cosine", "constant"],
                        help="per-epoch learning-rate schedule (cosine annealing to 0)")
-    optim.add_argument("--seed", type=int, nargs="+", default=[d.seed],
+    optim.add_argument("--seed", type=int, nargs="+", default=[d["seed"]],
                        help=f"random seed(s); several seeds run one after another and are summarised "
-                            f"(default: {d.seed})")
+                            f"(default: {d['seed']})")
     optim.add_argument("--device", default="auto",
                        help="auto, cpu, cuda or cuda:N; under torchrun each process uses cuda:LOCAL_RANK "
                             "(nccl) or the CPU (gloo)")
@@ -201,11 +202,14 @@ def parse_method_options(items: Sequence[str]) -> dict:
     return options
 
 
-def configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
-    """One :class:`RunConfig` per ``--seed`` (validated: raises :class:`ConfigError`)."""
-    values = {f.name: getattr(args, f.name) for f in fields(RunConfig) if f.name not in ("seed", "method_options")}
+def configs_from_args(args: argparse.Namespace, config_cls=RunConfig) -> list:
+    """One ``config_cls`` (:class:`RunConfig`, or the image runner's config) per ``--seed``,
+    from the parsed options: one flag per flat key (validated: raises :class:`ConfigError`)."""
+    keys = {key for group in config_cls.groups().values() for key in group} - {"seed", "method_options"}
+    values = {key: getattr(args, key) for key in keys}
     options = parse_method_options(args.method_option)
-    return [RunConfig(**values, method_options=options, seed=seed) for seed in dict.fromkeys(args.seed)]
+    return [config_cls.from_dict({**values, "method_options": options, "seed": seed})
+            for seed in dict.fromkeys(args.seed)]
 
 
 def set_threads(threads: int | None) -> None:

@@ -97,10 +97,11 @@ def load_run_dataset(config: RunConfig, progress: bool = False):
     a note per loading stage on stderr."""
     from gnn_sparse.data import load_dataset
 
-    return load_dataset(config.dataset, columns=config.columns, split=config.split,
-                        val_ratio=config.val_ratio, test_ratio=config.test_ratio,
-                        neg_ratio=config.neg_ratio, seed=config.seed, directed=config.directed,
-                        root=config.data_root, progress=progress)
+    data = config.data
+    return load_dataset(data.dataset, columns=data.columns, split=data.split,
+                        val_ratio=data.val_ratio, test_ratio=data.test_ratio,
+                        neg_ratio=data.neg_ratio, seed=config.seed, directed=data.directed,
+                        root=data.data_root, progress=progress)
 
 
 def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
@@ -118,11 +119,11 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             with a different config, or an existing checkpoint without ``resume``/``force``.
     """
     started = time.perf_counter()
-    dp = data_parallel(config.device, config.batch_size)  # under torchrun: process group, this rank's device
+    dp = data_parallel(config.device, config.optim.batch_size)  # under torchrun: process group, this rank's device
     device = dp.device
     if not dp.is_writer:
         options = replace(options, quiet=True)  # progress and notes from rank 0 only
-    config = RunConfig.from_dict({**config.to_dict(), "device": str(device)})
+    config = config.updated(device=str(device))
     method = build_method(config)
     run_id = options.run_name or config.run_id()
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
@@ -132,10 +133,11 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
 
         ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
         node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
-        training_graph = resolve_training_graph(config, ds.num_nodes, ds.train.edge_index.size(1))
+        training_graph = resolve_training_graph(config.network, ds.num_nodes, ds.train.edge_index.size(1))
         torch.manual_seed(config.seed)
-        model = build_link_predictor(ds.num_nodes, config.encoder, config.embedding_dim, config.hidden_dim,
-                                     config.out_dim, config.num_layers, config.fc_hidden, node_features=node_features,
+        net = config.network
+        model = build_link_predictor(ds.num_nodes, net.encoder, net.embedding_dim, net.hidden_dim,
+                                     net.out_dim, net.num_layers, net.fc_hidden, node_features=node_features,
                                      sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
         graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
         sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
@@ -143,7 +145,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
         test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
         method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
         num_train = ds.train.edge_label.numel()
-        steps_per_epoch = math.ceil(num_train / config.batch_size)
+        steps_per_epoch = math.ceil(num_train / config.optim.batch_size)
         shuffle = torch.Generator().manual_seed(config.seed)
 
         loop = EpochLoop(method, model, dp, steps_per_epoch, shuffle, checkpoint_path(options.results_dir, run_id),
@@ -160,7 +162,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             with tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False, disable=options.quiet,
                       dynamic_ncols=True, file=sys.stderr) as batches:
                 loss = train_epoch(train_model, graphs["train"], pairs, labels, optimizer, method,
-                                   config.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp,
+                                   config.optim.batch_size, shuffle, on_batch=lambda: batches.update(), shard=dp,
                                    sampling=sampling)
             return {"train_loss": loss}
 
@@ -175,18 +177,18 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
         resumed_from = None if ckpt is None else len(ckpt["history"])
         report = method.report()
         flops = _flops(model, method, history, graphs, ds.train.edge_label_index.to(device), num_train,
-                       config.batch_size, steps_per_epoch, test_pairs, report, sampler)
+                       config.optim.batch_size, steps_per_epoch, test_pairs, report, sampler)
 
         results = build_results(
-            run_id=run_id, config=config.to_dict(), method_name=config.method,
+            run_id=run_id, config=config.to_dict(), method_name=config.sparse.method,
             target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
-            layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
+            layer_sparsity=layer_sparsity(model, config.sparse.sparsify), method_report=report,
             wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
             extra={"encoder_refresh": ("fixed" if node_features is not None else
                                        "sampled" if training_graph.sampled else ENCODER_REFRESH),
                    "training_graph": {**training_graph.describe(),
                                       "sampler": None if sampler is None else sampler.backend},
-                   "leaky_embeddings": config.leaky_embeddings, "node_features": features_info,
+                   "leaky_embeddings": config.features.leaky_embeddings, "node_features": features_info,
                    "steps_per_epoch": steps_per_epoch,
                    "threads": torch.get_num_threads(), **dp.describe(),
                    "resumed_from_epoch": resumed_from,

@@ -3,9 +3,9 @@
 Dense, DST-EE, RigL, SET, static (:mod:`gnn_sparse.training.methods`) and ADMM
 (:mod:`baselines.link_prediction`, registered by the command lines with ``register_admm()``) run on an
 :class:`~gnn_sparse.vision.config.ImageRunConfig` unchanged: they mask
-``model.sparsifiable(config.sparsify)`` (every CNN of :mod:`gnn_sparse.vision` has it, see
-:class:`~gnn_sparse.vision.layers.SparsifiableCNN`) at ``config.sparsity`` with
-``config.distribution``; with the default ERK that is exactly
+``model.sparsifiable(config.sparse.sparsify)`` (every CNN of :mod:`gnn_sparse.vision` has it, see
+:class:`~gnn_sparse.vision.layers.SparsifiableCNN`) at ``config.sparse.sparsity`` with
+``config.sparse.distribution``; with the default ERK that is exactly
 :func:`~gnn_sparse.vision.erk_sparsities` (RigL's convention: first layer dense).
 """
 from __future__ import annotations
@@ -19,5 +19,5 @@ def image_method_names() -> list[str]:
 
 
 def build_image_method(config) -> Method:
-    """The registered method named by ``config.method`` (:class:`ConfigError` for an unknown name)."""
+    """The registered method named by ``config.sparse.method`` (:class:`ConfigError` for an unknown name)."""
     return build_method(config)

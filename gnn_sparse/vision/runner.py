@@ -60,12 +60,12 @@ __all__ = ["run_image", "load_image_splits", "build_image_model", "RunOptions", 
 def load_image_splits(config: ImageRunConfig) -> ImageSplits:
     """The train / val / test splits of ``config`` (:class:`ConfigError` naming the expected
     files when CIFAR is not found)."""
-    config = config.resolved()
-    if config.dataset == "digits":
-        return load_digits_splits(seed=config.split_seed)
+    data = config.resolved().data
+    if data.dataset == "digits":
+        return load_digits_splits(seed=data.split_seed)
     try:
-        return load_cifar(config.cifar_root, 10 if config.dataset == "cifar10" else 100,
-                          val_size=config.val_size, seed=config.split_seed)
+        return load_cifar(data.cifar_root, 10 if data.dataset == "cifar10" else 100,
+                          val_size=data.val_size, seed=data.split_seed)
     except FileNotFoundError as err:
         raise ConfigError(str(err).removeprefix("load_cifar: ")) from None
     except ValueError as err:
@@ -75,14 +75,14 @@ def load_image_splits(config: ImageRunConfig) -> ImageSplits:
 def build_image_model(config: ImageRunConfig, num_classes: int, in_channels: int) -> torch.nn.Module:
     """The model of ``config``: DigitsCNN, VGG-19 or ResNet-50 (CIFAR forms), every layer
     scaled by ``width`` relative to the standard width."""
-    config = config.resolved()
-    if config.model == "digits-cnn":
-        return DigitsCNN(num_classes, in_channels, config.width)
-    scale = config.width / DEFAULT_WIDTH[config.model]
-    if config.model == "vgg19":
+    net = config.resolved().network
+    if net.model == "digits-cnn":
+        return DigitsCNN(num_classes, in_channels, net.width)
+    scale = net.width / DEFAULT_WIDTH[net.model]
+    if net.model == "vgg19":
         cfg = [c if c == "M" else max(1, round(c * scale)) for c in VGG19_CFG]
         return VGG(cfg, num_classes=num_classes, in_channels=in_channels)
-    return ResNet((3, 4, 6, 3), num_classes=num_classes, in_channels=in_channels, width=config.width)
+    return ResNet((3, 4, 6, 3), num_classes=num_classes, in_channels=in_channels, width=net.width)
 
 
 class _AfterStep:
@@ -113,16 +113,16 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
     """
     started = time.perf_counter()
     config = config.resolved()
-    dp = data_parallel(config.device, config.batch_size)  # under torchrun: process group, this rank's device
+    dp = data_parallel(config.device, config.optim.batch_size)  # under torchrun: process group, this rank's device
     device = dp.device
     if not dp.is_writer:
         options = replace(options, quiet=True)  # progress and notes from rank 0 only
-    config = ImageRunConfig.from_dict({**config.resolved().to_dict(), "device": str(device)})
+    config = config.resolved().updated(device=str(device))
     method = build_image_method(config)
     run_id = options.run_name or config.run_id()
     data = splits if splits is not None else load_image_splits(config)  # missing files: fail before any write
     if data.val is None:
-        raise ConfigError(f"{config.dataset}: no validation split (the best epoch is chosen on validation)")
+        raise ConfigError(f"{config.data.dataset}: no validation split (the best epoch is chosen on validation)")
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
         done, ckpt = begin_run(options, run_id, config, dp, "image-classification")
         if done is not None:
@@ -130,8 +130,8 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
 
         torch.manual_seed(config.seed)
         model = build_image_model(config, data.num_classes, data.in_channels).to(device)
-        train = ImageBatches(data.train, config.batch_size, shuffle=True,
-                             augment=random_crop_flip if config.augment else None, seed=config.seed)
+        train = ImageBatches(data.train, config.optim.batch_size, shuffle=True,
+                             augment=random_crop_flip if config.data.augment else None, seed=config.seed)
         val, test = ImageBatches(data.val, EVAL_BATCH), ImageBatches(data.test, EVAL_BATCH)
         steps_per_epoch = len(train)
         rng_holder = torch.Generator()  # the batches need no RNG state; the global torch RNG is saved
@@ -160,12 +160,12 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
         elapsed_before = loop.elapsed_before
         resumed_from = None if ckpt is None else len(ckpt["history"])
         report = method.report()
-        flops = _flops(model, method, history, data, config.batch_size, device, report)
+        flops = _flops(model, method, history, data, config.optim.batch_size, device, report)
 
         results = build_results(
-            run_id=run_id, config=config.to_dict(), method_name=config.method,
+            run_id=run_id, config=config.to_dict(), method_name=config.sparse.method,
             target_sparsity=method.target_sparsity, dataset=_dataset_info(config, data, model), history=history,
-            layer_sparsity=layer_sparsity(model, config.sparsify), method_report=report,
+            layer_sparsity=layer_sparsity(model, config.sparse.sparsify), method_report=report,
             wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
             extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
                    "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
@@ -202,14 +202,14 @@ def _dataset_info(config: ImageRunConfig, data: ImageSplits, model: torch.nn.Mod
     for split in (data.train, data.val, data.test):
         digest.update(split.images.contiguous().numpy().tobytes())
         digest.update(split.labels.contiguous().numpy().tobytes())
-    masked = model.sparsifiable(config.sparsify)
+    masked = model.sparsifiable(config.sparse.sparsify)
     params = dict(model.named_parameters())
     return {
-        "name": config.dataset, "sha256": digest.hexdigest(),
-        "source_path": config.cifar_root if config.dataset != "digits" else "sklearn.datasets.load_digits",
+        "name": config.data.dataset, "sha256": digest.hexdigest(),
+        "source_path": config.data.cifar_root if config.data.dataset != "digits" else "sklearn.datasets.load_digits",
         "num_classes": data.num_classes, "image_shape": list(data.train.images.shape[1:]),
         "train_images": len(data.train), "val_images": len(data.val), "test_images": len(data.test),
-        "model": config.model, "width": config.width,
+        "model": config.network.model, "width": config.network.width,
         "parameters": sum(p.numel() for p in model.parameters()),
         "masked_layers": masked, "masked_weights": sum(params[n].numel() for n in masked),
     }

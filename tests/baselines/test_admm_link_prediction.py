@@ -22,7 +22,7 @@ def _config(**kw):
     values = dict(method="admm", batch_size=128, device="cpu", sparsity=0.9,
                   pretrain_epochs=2, admm_epochs=3, retrain_epochs=2, rho=0.01, rho_factor=1.3)
     values.update(kw)
-    return RunConfig(**values)
+    return RunConfig.from_dict(values)
 
 
 def _opts(path, **kw):
@@ -52,10 +52,11 @@ def test_registered_and_in_the_cli():
 
 
 def test_phases_defaults_and_selection():
-    method = ADMMMethod(RunConfig(method="admm"))
+    method = ADMMMethod(RunConfig.from_dict({"method": "admm"}))
     assert [(p.name, p.epochs, p.selectable) for p in method.phases()] == \
         [("pretrain", 20, False), ("admm", 20, False), ("retrain", 20, True)]
-    method = ADMMMethod(RunConfig(method="admm", pretrain_epochs=0, admm_epochs=3, retrain_epochs=1))
+    method = ADMMMethod(RunConfig.from_dict({"method": "admm", "pretrain_epochs": 0, "admm_epochs": 3,
+                                             "retrain_epochs": 1}))
     assert [p.name for p in method.phases()] == ["admm", "retrain"]
 
 

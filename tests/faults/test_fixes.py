@@ -67,7 +67,7 @@ def test_a_torn_index_line_is_reported_once_and_rebuilt_from_the_results(tmp_pat
 def test_a_killed_runs_index_line_is_added_when_the_run_is_reused(tiny_dataset, tmp_path, one_thread):
     from gnn_sparse.training import RunConfig, RunOptions, run
 
-    config = RunConfig(method="set", epochs=1, dataset="synthetic")
+    config = RunConfig.from_dict({"method": "set", "epochs": 1, "dataset": "synthetic"})
     options = RunOptions(results_dir=str(tmp_path), run_name="r", quiet=True)
     run(config, options, dataset=tiny_dataset)
     (tmp_path / "index.jsonl").unlink()  # killed between the results file and the index line

@@ -38,7 +38,8 @@ def _opts(path, **kw):
 @pytest.mark.parametrize("method, sparsity, epochs, interval, floor",
                          [("dense", 0.0, 4, 5, 70.0), ("dst-ee", 0.8, 10, 25, 62.0)])
 def test_end_to_end_beats_chance(method, sparsity, epochs, interval, floor, graph, tmp_path):
-    config = RunConfig(method=method, sparsity=sparsity, epochs=epochs, **{**BASE, "update_interval": interval})
+    config = RunConfig.from_dict({**BASE, "method": method, "sparsity": sparsity, "epochs": epochs,
+                                  "update_interval": interval})
     res = run(config, _opts(tmp_path), dataset=graph)
     assert res["test_accuracy"] > floor  # chance is 50% (balanced test set); ~79% / ~73% here
     assert set(REQUIRED_KEYS) <= set(res)
@@ -53,7 +54,7 @@ def test_end_to_end_beats_chance(method, sparsity, epochs, interval, floor, grap
 
 
 def test_leaky_embeddings_are_labelled(graph, tmp_path):
-    config = RunConfig(method="dense", epochs=2, leaky_embeddings=True, **BASE)
+    config = RunConfig.from_dict({"method": "dense", "epochs": 2, "leaky_embeddings": True, **BASE})
     res = run(config, _opts(tmp_path), dataset=graph)
     assert res["leaky_embeddings"] is True and res["config"]["leaky_embeddings"] is True
     assert res["run_id"] == "synthetic-dense-twalk-leaky-fc-s0-seed0"
@@ -62,28 +63,29 @@ def test_leaky_embeddings_are_labelled(graph, tmp_path):
     on_disk = json.loads((tmp_path / f"{res['run_id']}.json").read_text())
     assert on_disk["leaky_embeddings"] is True
     with pytest.raises(ConfigError, match="--leaky-embeddings applies to --encoder twalk only"):
-        RunConfig(encoder="gcn", leaky_embeddings=True)
+        RunConfig.from_dict({"encoder": "gcn", "leaky_embeddings": True})
     with pytest.raises(ConfigError, match="--encoder twalk has only the fc layers"):
-        RunConfig(encoder="twalk", sparsify="gnn")
+        RunConfig.from_dict({"encoder": "twalk", "sparsify": "gnn"})
 
 
 def test_features_are_the_one_test_split_embedding(graph):
     """The run's features = the embedding of the train+val events (leaky: all events)."""
     from gnn_sparse.models.fixed import fixed_node_features
 
-    z, _ = fixed_node_features(RunConfig(**BASE, seed=3), graph)
+    z, _ = fixed_node_features(RunConfig.from_dict({**BASE, "seed": 3}), graph)
     ev = graph.events("train", "val")
     expected = twalk.twalk_embeddings(ev.src, ev.dst, ev.time, graph.num_nodes, seed=3)
     assert torch.equal(z, expected) and torch.equal(z, dataset_twalk_embeddings(graph, seed=3))
-    leaky, _ = fixed_node_features(RunConfig(**BASE, seed=3, leaky_embeddings=True), graph)
+    leaky, _ = fixed_node_features(RunConfig.from_dict({**BASE, "seed": 3, "leaky_embeddings": True}), graph)
     assert not torch.equal(z, leaky)
-    assert fixed_node_features(RunConfig(encoder="gcn"), graph) == (None, None)
+    assert fixed_node_features(RunConfig.from_dict({"encoder": "gcn"}), graph) == (None, None)
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_runs_on_twalk(method, graph, tmp_path):
     extra = dict(pretrain_epochs=1, admm_epochs=1, retrain_epochs=1) if method == "admm" else {}
-    res = run(RunConfig(method=method, sparsity=0.8, epochs=2, **BASE, **extra), _opts(tmp_path), dataset=graph)
+    config = RunConfig.from_dict({"method": method, "sparsity": 0.8, "epochs": 2, **BASE, **extra})
+    res = run(config, _opts(tmp_path), dataset=graph)
     assert res["encoder_refresh"] == "fixed" and res["node_features"]["encoder"] == "twalk"
     assert set(res["layer_sparsity"]) == {"fc1.weight", "fc2.weight"}
     if method != "dense":
@@ -102,7 +104,7 @@ def _strip(res):
 
 @pytest.mark.parametrize("method", ["dense", "dst-ee"])
 def test_resume_equals_uninterrupted(method, graph, tmp_path):
-    config = RunConfig(method=method, epochs=4, **BASE)
+    config = RunConfig.from_dict({"method": method, "epochs": 4, **BASE})
     full = run(config, _opts(tmp_path / "full"), dataset=graph)
 
     def kill(record):
@@ -127,7 +129,7 @@ def _file_dataset(tmp_path):
 
 def test_features_are_cached_under_the_data_root(tmp_path, monkeypatch):
     path, root = _file_dataset(tmp_path), tmp_path / "root"
-    config = RunConfig(dataset=str(path), data_root=str(root), method="dense", epochs=1, **BASE)
+    config = RunConfig.from_dict({"dataset": str(path), "data_root": str(root), "method": "dense", "epochs": 1, **BASE})
     first = run(config, _opts(tmp_path / "a"))
     folder = feature_cache_dir(load_dataset(path, root=root), root)
     assert folder.parent == root / "processed" / "features" and folder.name.startswith("g-")
@@ -142,7 +144,7 @@ def test_features_are_cached_under_the_data_root(tmp_path, monkeypatch):
     again = run(config, _opts(tmp_path / "b"))
     assert _strip(again) == _strip(first)
     monkeypatch.undo()
-    run(RunConfig(**{**config.to_dict(), "walk_length": 3}), _opts(tmp_path / "c"))  # other parameters
+    run(config.updated(walk_length=3), _opts(tmp_path / "c"))  # other parameters
     assert len(list(folder.iterdir())) == 2
 
 
@@ -182,10 +184,11 @@ def test_progress_for_every_stage_and_quiet_silences_it(tmp_path, capsys):
 
 
 def test_skipgram_workers_are_recorded_and_checked(graph, tmp_path, capsys):
-    res = run(RunConfig(method="dense", epochs=1, skipgram_workers=2, **BASE), _opts(tmp_path), dataset=graph)
+    config = RunConfig.from_dict({"method": "dense", "epochs": 1, "skipgram_workers": 2, **BASE})
+    res = run(config, _opts(tmp_path), dataset=graph)
     assert res["config"]["skipgram_workers"] == 2 and res["node_features"]["workers"] == 2
     assert res["node_features"]["cached"] is False and res["node_features"]["num_walks"] > 0
-    one = run(RunConfig(method="dense", epochs=1, **BASE), _opts(tmp_path / "one"), dataset=graph)
+    one = run(RunConfig.from_dict({"method": "dense", "epochs": 1, **BASE}), _opts(tmp_path / "one"), dataset=graph)
     assert one["node_features"]["workers"] == 1  # the default: reproducible
     assert main(["--encoder", "twalk", "--skipgram-workers", "0", "--results-dir", str(tmp_path), "--quiet"]) == 2
     assert "--skipgram-workers must be an integer in [1, 65536], got 0" in capsys.readouterr().err

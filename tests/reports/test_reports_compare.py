@@ -130,7 +130,7 @@ def test_a_failing_run_is_recorded_the_grid_goes_on_and_a_rerun_fixes_it(tmp_pat
     calls, hook = counting_runner
 
     def break_rigl(config, options, n):
-        if config.method == "rigl":
+        if config.sparse.method == "rigl":
             raise RuntimeError("boom: loss went NaN")
 
     hook[0] = break_rigl

@@ -507,8 +507,8 @@ def test_api_and_command_line_share_the_dst_ee_defaults():
     assert (api["c"].default, api["eps"].default, api["c_decay"].default, api["c_decay_interval"].default) == \
         (1e-2, 1.0, 0.9, 1000) == (rules.DST_EE_C, rules.DST_EE_EPS, rules.DST_EE_C_DECAY, rules.DST_EE_C_DECAY_INTERVAL)
     for config in (RunConfig(), ImageRunConfig()):
-        assert (config.eps, config.c_decay, config.c_decay_interval) == (1.0, 0.9, 1000)
-    assert RunConfig().c == 1e-2
+        assert (config.sparse.eps, config.sparse.c_decay, config.sparse.c_decay_interval) == (1.0, 0.9, 1000)
+    assert RunConfig().sparse.c == 1e-2
 
 
 def test_static_state_dict_round_trip():

@@ -8,7 +8,7 @@ def tiny_config():
     def make(**overrides):
         values = dict(epochs=6, batch_size=128, update_interval=5, device="cpu")
         values.update(overrides)
-        return RunConfig(**values)
+        return RunConfig.from_dict(values)
     return make
 
 

@@ -61,8 +61,8 @@ def test_flops_ratios_dense_sparse_and_admm(tiny_dataset, tiny_config, tmp_path)
 
 def test_image_runner_records_lg_and_flops_per_image(tmp_path, one_thread):
     splits = load_digits_splits(seed=0)
-    result = run_image(ImageRunConfig(method="rigl", sparsity=0.9, epochs=2, update_interval=10),
-                       RunOptions(results_dir=str(tmp_path), quiet=True), splits=splits)
+    config = ImageRunConfig.from_dict({"method": "rigl", "sparsity": 0.9, "epochs": 2, "update_interval": 10})
+    result = run_image(config, RunOptions(results_dir=str(tmp_path), quiet=True), splits=splits)
     measured = [h for h in result["exploration_history"] if "exploitation" in h]
     assert len(measured) >= len(result["exploration_history"]) - 1 >= 3
     f = result["flops"]

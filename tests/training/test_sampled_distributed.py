@@ -32,14 +32,15 @@ def _worker(rank, port, out):
     with rank_dump(rank, out) as dump:
         built = {}
         capture(runner, "build_method", built)
-        res = run(RunConfig(**CONFIG), RunOptions(results_dir=os.path.join(out, "full"), quiet=True), dataset=ds)
+        res = run(RunConfig.from_dict(CONFIG), RunOptions(results_dir=os.path.join(out, "full"), quiet=True),
+                  dataset=ds)
         sp = built["methods"][0].sparsifier
         dump["masks"] = dict(sp.masks)
         dump["weights"] = {k: v.clone() for k, v in sp.model.state_dict().items()}
         dump["samples"] = seen[:5]
         dump["test_accuracy"] = res["test_accuracy"]
         # the last global batch (1 pair) leaves rank 1 an empty share: sampled training goes on
-        run(RunConfig(**{**CONFIG, "method": "dense", "epochs": 1, "batch_size": 4799}),
+        run(RunConfig.from_dict({**CONFIG, "method": "dense", "epochs": 1, "batch_size": 4799}),
             RunOptions(results_dir=os.path.join(out, "uneven"), quiet=True), dataset=ds)
         dump["uneven"] = True
 

@@ -35,7 +35,8 @@ from gnn_sparse.training import RunConfig, RunOptions, run
 torch.use_deterministic_algorithms(True)  # deterministic scatter-add / index-add; cuBLAS via the env
 root = sys.argv[1]
 ds = load_dataset("synthetic", num_nodes=200, num_events=4000, seed=0)
-config = RunConfig(method="dst-ee", epochs=4, batch_size=128, update_interval=5, device="cuda")
+config = RunConfig.from_dict({"method": "dst-ee", "epochs": 4, "batch_size": 128, "update_interval": 5,
+                              "device": "cuda"})
 run(config, RunOptions(results_dir=root + "/full", quiet=True), dataset=ds)
 
 class Stop(Exception):

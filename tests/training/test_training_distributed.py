@@ -80,7 +80,7 @@ def _worker(rank, port, out):
         # A: a full run; B: the same run interrupted after epoch 1, then resumed.
         full = {}
         capture(runner, "build_method", full)
-        run(RunConfig(**CONFIG), RunOptions(results_dir=os.path.join(out, "full"), quiet=True), dataset=ds)
+        run(RunConfig.from_dict(CONFIG), RunOptions(results_dir=os.path.join(out, "full"), quiet=True), dataset=ds)
         dump["full"] = {**_sparse_state(full["methods"][0]),
                         "results_writes": full.get("results_writes", 0),
                         "checkpoint_writes": full.get("checkpoint_writes", 0)}
@@ -91,16 +91,16 @@ def _worker(rank, port, out):
 
         b_dir = os.path.join(out, "resumed")
         try:
-            run(RunConfig(**CONFIG), RunOptions(results_dir=b_dir, quiet=True), dataset=ds, on_epoch_end=stop)
+            run(RunConfig.from_dict(CONFIG), RunOptions(results_dir=b_dir, quiet=True), dataset=ds, on_epoch_end=stop)
         except Interrupt:
             pass
         resumed = {}
         capture(runner, "build_method", resumed)
-        run(RunConfig(**CONFIG), RunOptions(results_dir=b_dir, resume=True, quiet=True), dataset=ds)
+        run(RunConfig.from_dict(CONFIG), RunOptions(results_dir=b_dir, resume=True, quiet=True), dataset=ds)
         dump["resumed"] = _sparse_state(resumed["methods"][0])
 
         # C: the last global batch (1 pair) leaves rank 1 nothing: training must go on.
-        run(RunConfig(**{**CONFIG, "method": "dense", "epochs": 1, "batch_size": 4799}),
+        run(RunConfig.from_dict({**CONFIG, "method": "dense", "epochs": 1, "batch_size": 4799}),
             RunOptions(results_dir=os.path.join(out, "uneven"), quiet=True), dataset=ds)
 
         # D: a deliberately diverged tensor is caught by the per-epoch replica check.
@@ -144,7 +144,7 @@ def test_two_ranks_per_rank_batch_b_match_one_process_batch_2b(two_ranks, tmp_pa
     single = {}
     monkeypatch.setattr(runner, "build_method", lambda c, build=runner.build_method:
                         single.setdefault("methods", []).append(build(c)) or single["methods"][-1])
-    run(RunConfig(**CONFIG), RunOptions(results_dir=str(tmp_path), quiet=True), dataset=_tiny_dataset())
+    run(RunConfig.from_dict(CONFIG), RunOptions(results_dir=str(tmp_path), quiet=True), dataset=_tiny_dataset())
     one = _sparse_state(single["methods"][0])
     # DDP averages the two ranks' mean losses of 128 pairs; one process takes the mean of
     # the same 256 pairs. The gradients differ only by float32 summation order (~1e-7

@@ -140,11 +140,11 @@ class TwoPhase(Method):
 
     def start_phase(self, phase, model, steps_per_epoch):
         self.epochs_seen = getattr(self, "epochs_seen", 0)
-        optimizer = make_sgd(model, self.config, lr=0.05 if phase.name == "warmup" else None)
+        optimizer = make_sgd(model, self.config.optim, lr=0.05 if phase.name == "warmup" else None)
         return optimizer, make_lr_scheduler(optimizer, "constant", phase.epochs)
 
     def penalty(self, model):
-        return self.config.method_options["rho"] * model.fc1.weight.pow(2).sum()
+        return self.config.sparse.method_options["rho"] * model.fc1.weight.pow(2).sum()
 
     def after_epoch(self, phase, epoch):
         self.epochs_seen += 1

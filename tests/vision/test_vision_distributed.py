@@ -54,8 +54,9 @@ def _worker(rank, port, out):
     with rank_dump(rank, out) as dump:
         full = {}
         capture(runner, "build_image_method", full)
-        res = runner.run_image(ImageRunConfig(**CONFIG), runner.RunOptions(results_dir=os.path.join(out, "full"),
-                                                                            quiet=True), splits=splits)
+        config = ImageRunConfig.from_dict(CONFIG)
+        res = runner.run_image(config, runner.RunOptions(results_dir=os.path.join(out, "full"), quiet=True),
+                               splits=splits)
         dump["full"] = _state(full["methods"][0], full)
         dump["history"] = res["history"]
 
@@ -65,14 +66,13 @@ def _worker(rank, port, out):
 
         b_dir = os.path.join(out, "resumed")
         try:
-            runner.run_image(ImageRunConfig(**CONFIG), runner.RunOptions(results_dir=b_dir, quiet=True),
+            runner.run_image(config, runner.RunOptions(results_dir=b_dir, quiet=True),
                              splits=splits, on_epoch_end=stop)
         except Interrupt:
             pass
         resumed = {}
         capture(runner, "build_image_method", resumed)
-        runner.run_image(ImageRunConfig(**CONFIG), runner.RunOptions(results_dir=b_dir, resume=True, quiet=True),
-                         splits=splits)
+        runner.run_image(config, runner.RunOptions(results_dir=b_dir, resume=True, quiet=True), splits=splits)
         dump["resumed"] = _state(resumed["methods"][0], resumed)
 
 

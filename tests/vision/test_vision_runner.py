@@ -27,7 +27,7 @@ def digits():
 
 
 def _config(method, epochs, **kw):
-    return ImageRunConfig(method=method, sparsity=SPARSITY, epochs=epochs, **kw)
+    return ImageRunConfig.from_dict({"method": method, "sparsity": SPARSITY, "epochs": epochs, **kw})
 
 
 def _run(tmp_path, config, splits, **options):
@@ -190,9 +190,9 @@ def _fake_cifar(root, classes, per_file):
 def test_cifar_on_fake_batches(tmp_path, dataset, model, per_file):
     classes = 10 if dataset == "cifar10" else 100
     _fake_cifar(tmp_path / "data", classes, per_file)
-    config = ImageRunConfig(dataset=dataset, cifar_root=str(tmp_path / "data"), model=model, width=4,
-                            val_size=classes, epochs=1, batch_size=16, method="dst-ee", sparsity=SPARSITY,
-                            update_interval=1)
+    config = ImageRunConfig.from_dict({"dataset": dataset, "cifar_root": str(tmp_path / "data"), "model": model,
+                                       "width": 4, "val_size": classes, "epochs": 1, "batch_size": 16,
+                                       "method": "dst-ee", "sparsity": SPARSITY, "update_interval": 1})
     result = run_image(config, RunOptions(results_dir=str(tmp_path / "results"), quiet=True))
     saved = _assert_results_file(tmp_path / "results", result)
     assert saved["dataset"] == dataset and saved["config"]["augment"] is True
@@ -236,21 +236,23 @@ def test_bad_options_exit_2(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- config and models
 def test_cifar_defaults_follow_the_paper():
-    cfg = ImageRunConfig(dataset="cifar100", cifar_root="/data").resolved()
-    assert (cfg.model, cfg.width, cfg.epochs, cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == \
-        ("vgg19", 64, 160, 128, 0.1, 0.9, 5e-4)
-    assert (cfg.lr_schedule, cfg.distribution, cfg.sparsify, cfg.augment, cfg.val_size) == \
+    cfg = ImageRunConfig.from_dict({"dataset": "cifar100", "cifar_root": "/data"}).resolved()
+    optim, admm = cfg.optim, cfg.admm
+    assert (cfg.network.model, cfg.network.width, optim.epochs, optim.batch_size, optim.lr, optim.momentum,
+            optim.weight_decay) == ("vgg19", 64, 160, 128, 0.1, 0.9, 5e-4)
+    assert (optim.lr_schedule, cfg.sparse.distribution, cfg.sparse.sparsify, cfg.data.augment, cfg.data.val_size) == \
         ("cosine", "erk", "rigl", True, 5000)
-    assert cfg.pretrain_epochs + cfg.admm_epochs + cfg.retrain_epochs == 160
+    assert admm.pretrain_epochs + admm.admm_epochs + admm.retrain_epochs == 160
     assert cfg.resolved() == cfg and cfg.run_id() == "cifar100-dst-ee-vgg19-rigl-s0.9-seed0"
-    small = ImageRunConfig(dataset="cifar10", cifar_root="/data", model="resnet50", width=8, method="dense")
+    small = ImageRunConfig.from_dict({"dataset": "cifar10", "cifar_root": "/data", "model": "resnet50", "width": 8,
+                                      "method": "dense"})
     assert small.run_id() == "cifar10-dense-resnet50w8-rigl-s0-seed0"
     digits = ImageRunConfig().resolved()
-    assert (digits.model, digits.augment, digits.val_size) == ("digits-cnn", False, None)
+    assert (digits.network.model, digits.data.augment, digits.data.val_size) == ("digits-cnn", False, None)
     with pytest.raises(ConfigError, match="val_size is for CIFAR"):
-        ImageRunConfig(val_size=100)
+        ImageRunConfig.from_dict({"val_size": 100})
     with pytest.raises(ConfigError, match="sparsify must be one of rigl, all"):
-        ImageRunConfig(sparsify="fc")
+        ImageRunConfig.from_dict({"sparsify": "fc"})
 
 
 def test_sparsifiable_scopes_and_scaled_models():
@@ -264,6 +266,6 @@ def test_sparsifiable_scopes_and_scaled_models():
     resnet = ResNet(width=4, num_classes=7)
     assert resnet.conv1.out_channels == 4 and resnet.linear.in_features == 4 * 8 * 4
     assert resnet(torch.randn(2, 3, 32, 32)).shape == (2, 7)
-    vgg = build_image_model(ImageRunConfig(dataset="cifar10", cifar_root="/d", width=8), 10, 3)
+    vgg = build_image_model(ImageRunConfig.from_dict({"dataset": "cifar10", "cifar_root": "/d", "width": 8}), 10, 3)
     convs = [m for m in vgg.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs][:3] == [8, 8, 16] and vgg.classifier.in_features == 64

@@ -149,12 +149,7 @@ def config_for(key: RunKey, base, preset: Preset):
     if epochs is not None and key.method != "admm":  # ADMM's budget is its three phases
         changes["epochs"] = epochs
     if key.method == "admm" and preset.admm_epochs is not None:
-        names = set(base.to_dict())
-        phases = dict(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
-        if set(phases) <= names:
-            changes.update(phases)
-        else:
-            changes["method_options"] = {**base.sparse.method_options, **phases}
+        changes.update(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
     return base.updated(**changes)
 
 

@@ -188,11 +188,13 @@ class RunConfig(GroupedConfig):
 NOT_COMPARED_ON_RESUME = ("device",)
 
 
-def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """``["lr: 0.05 (checkpoint) vs 0.1 (now)", ...]`` for the options that differ."""
+def config_differences(saved: dict[str, Any], config: GroupedConfig) -> list[str]:
+    """``["lr: 0.05 (checkpoint) vs 0.1 (now)", ...]``: the options of the flat ``saved`` dict
+    that differ from ``config`` (a :class:`RunConfig` or an image runner's config)."""
+    current = config.to_dict()
     keys = sorted((set(saved) | set(current)) - set(NOT_COMPARED_ON_RESUME))
-    # an option added after a run was saved counts as its default there (old runs stay resumable)
-    defaults = RunConfig().to_dict()
+    # an option added after a run was saved counts as its runner's default there (old runs stay resumable)
+    defaults = type(config)().to_dict()
     saved = {**{k: v for k, v in defaults.items() if k not in saved and k in current}, **saved}
     return [f"{k}: {saved.get(k, '<unset>')!r} (checkpoint) vs {current.get(k, '<unset>')!r} (now)"
             for k in keys if saved.get(k, "<unset>") != current.get(k, "<unset>")]

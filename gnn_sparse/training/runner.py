@@ -291,7 +291,7 @@ def finished_run(options: RunOptions, run_id: str, config: RunConfig) -> dict[st
     if options.force or not path.exists():
         return None
     results = read_results(path)
-    diffs = config_differences(results["config"], config.to_dict())
+    diffs = config_differences(results["config"], config)
     if diffs:
         raise ConfigError(f"{path} holds run {run_id!r} with a different config ({'; '.join(diffs)}); "
                           "pass --force to overwrite it or --run-name to keep both")
@@ -313,7 +313,7 @@ def checkpoint_to_resume(options: RunOptions, run_id: str, config: RunConfig, no
         raise ConfigError(f"cannot resume {run_id!r}: {err}; pass --force to start over") from None
     except Exception as err:  # a foreign file: say which and why, no traceback
         raise ConfigError(f"cannot resume from {path}: {err}") from None
-    diffs = config_differences(ckpt["config"], config.to_dict())
+    diffs = config_differences(ckpt["config"], config)
     if diffs:
         raise ConfigError(f"cannot resume {run_id!r}: the checkpoint {path} has a different config: "
                           f"{'; '.join(diffs)}")

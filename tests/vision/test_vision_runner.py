@@ -269,3 +269,14 @@ def test_sparsifiable_scopes_and_scaled_models():
     vgg = build_image_model(ImageRunConfig.from_dict({"dataset": "cifar10", "cifar_root": "/d", "width": 8}), 10, 3)
     convs = [m for m in vgg.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs][:3] == [8, 8, 16] and vgg.classifier.in_features == 64
+
+
+def test_an_option_missing_from_an_old_image_checkpoint_counts_as_the_image_default():
+    from gnn_sparse.training.config import config_differences
+
+    config = ImageRunConfig.from_dict({"method": "rigl"}).resolved()
+    saved = config.to_dict()
+    del saved["distribution"], saved["c"]  # the image runner's erk and 1e-3, not link prediction's
+    assert config_differences(saved, config) == []
+    assert config_differences(saved, config.updated(distribution="uniform")) == [
+        "distribution: 'erk' (checkpoint) vs 'uniform' (now)"]

@@ -27,3 +27,16 @@ def test_revision_names_the_commit_and_marks_modified_tracked_files(tmp_path):
 
 def test_revision_outside_a_checkout_is_none(tmp_path):
     assert source_revision(tmp_path) is None
+
+
+def test_results_record_the_revision_of_the_code_loaded_not_the_checkout_at_the_end(monkeypatch):
+    import gnn_sparse.utils.revision as revision
+    from gnn_sparse.training.results import library_versions
+
+    loaded = library_versions()["gnn_sparse_revision"]
+    monkeypatch.setattr(revision, "_git", lambda cwd, *args: "0123456789ab")  # a commit made during the run
+    source_revision.cache_clear()
+    try:
+        assert library_versions()["gnn_sparse_revision"] == loaded
+    finally:
+        source_revision.cache_clear()

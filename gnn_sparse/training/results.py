@@ -15,6 +15,11 @@ from filelock import FileLock
 from gnn_sparse.utils.io import CorruptFileError, _json_default, atomic_write, atomic_write_json
 from gnn_sparse.utils.revision import source_revision
 
+LOADED_REVISION = source_revision()
+"""The checkout's revision when this module was imported: the code this process runs. Read at
+the end of a run instead, it would name whatever the checkout holds by then (a commit made
+during an hour-long run, a ``git pull`` in a long-lived notebook)."""
+
 REQUIRED_KEYS = (
     "method", "dataset", "sparsity", "seed", "epochs", "best_epoch", "test_accuracy", "test_auc",
     "test_ap", "val_accuracy", "best_test_accuracy", "layer_sparsity", "exploration_rate",
@@ -62,7 +67,7 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torch_geometric": torch_geometric.__version__, "numpy": numpy.__version__,
             "scikit-learn": sklearn.__version__, "gnn_sparse": gnn_sparse.__version__,
-            "gnn_sparse_revision": source_revision(), "cuda": torch.version.cuda}
+            "gnn_sparse_revision": LOADED_REVISION, "cuda": torch.version.cuda}
 
 
 def build_results(*, run_id: str, config: dict[str, Any], method_name: str, target_sparsity: float,

@@ -128,9 +128,12 @@ def floyd_sample(degree: Tensor, k: int, generator: torch.Generator | None = Non
     r"""``[m, k]`` distinct positions in ``[0, degree[r])`` per row, uniformly (Floyd's
     algorithm: for :math:`j = d-k .. d-1` draw :math:`t \sim \mathcal{U}\{0..j\}` and take
     :math:`j` if :math:`t` was taken already, else :math:`t`). Needs ``degree >= k``.
-    Vectorised over the rows; the loop runs over the ``k`` positions."""
+    Vectorised over the rows; the loop runs over the ``k`` positions, and not at all without
+    rows (a fan-out above every degree, e.g. ``[100000]``, cuts no node)."""
     m = degree.numel()
     out = torch.empty(m, k, dtype=torch.long, device=degree.device)
+    if not m:
+        return out
     for i in range(k):
         j = degree - k + i
         r = torch.rand(m, generator=generator, dtype=torch.float64).to(degree.device)

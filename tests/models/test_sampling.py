@@ -70,6 +70,18 @@ def test_floyd_sample_is_distinct_and_uniform():
     assert torch.allclose(freq, torch.full((5,), 0.2), atol=0.02)  # each position kept with prob k/d = 3/5
 
 
+def test_floyd_sample_without_rows_draws_nothing(monkeypatch):
+    """A fan-out above every degree cuts no node: no loop over its k positions (k = 100000
+    made a sampled step take minutes)."""
+    calls = []
+    rand = torch.rand
+    monkeypatch.setattr(torch, "rand", lambda *a, **kw: calls.append(a) or rand(*a, **kw))
+    out = floyd_sample(torch.zeros(0, dtype=torch.long), 100_000)
+    assert out.shape == (0, 100_000) and not calls
+    floyd_sample(torch.tensor([4]), 2)
+    assert len(calls) == 2  # the counter counts
+
+
 @pytest.mark.parametrize("encoder", ["gcn", "sage"])
 def test_untruncated_sample_gives_the_full_graph_encoding(tiny_dataset, encoder):
     model, prepared, csr = _model_and_csr(tiny_dataset, encoder)

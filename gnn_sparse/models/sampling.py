@@ -33,6 +33,17 @@ full-graph encoder's when no fan-out truncates). PyG's loaders renormalise on th
 subgraph instead (``GCNConv(normalize=True)``), which gives unexpanded last-hop nodes a
 degree of 1 and a different scale at training than at full-graph evaluation. SAGE's mean
 aggregation needs no rescaling: the mean of a uniform sample estimates the mean.
+
+What the estimate costs, and the alternative measured (README, "Big graphs"): on email-eu
+(in-degree mean 24, median 16: most nodes are cut at :math:`k = 10`) sampled ``[10, 10]``
+training ends 1.4-1.9 points of test accuracy below full-graph training; a fan-out above every
+degree matches it and ``[25, 10]`` narrows the gap, so the cost is the estimate's variance. The
+self-normalised (ratio) estimator, which rescales the sampled weights to the node's full
+in-weight :math:`\sum_j \hat a_{ij}` (exact for a constant :math:`h`, lower variance for the
+non-negative post-ReLU features, :math:`O(1/k)` bias), cut the layer-1 mean squared error
+there only from 6.5% to 5.3% of the signal for unit-variance features of mean 1 (33.4% to
+32.6% at mean 0) and trained 0.1-0.5 points *worse* on each of 3 seeds (15 epochs), so the
+unbiased scaling stays.
 """
 from __future__ import annotations
 
@@ -128,9 +139,12 @@ def floyd_sample(degree: Tensor, k: int, generator: torch.Generator | None = Non
     r"""``[m, k]`` distinct positions in ``[0, degree[r])`` per row, uniformly (Floyd's
     algorithm: for :math:`j = d-k .. d-1` draw :math:`t \sim \mathcal{U}\{0..j\}` and take
     :math:`j` if :math:`t` was taken already, else :math:`t`). Needs ``degree >= k``.
-    Vectorised over the rows; the loop runs over the ``k`` positions."""
+    Vectorised over the rows; the loop runs over the ``k`` positions, and not at all without
+    rows (a fan-out above every degree, e.g. ``[100000]``, cuts no node)."""
     m = degree.numel()
     out = torch.empty(m, k, dtype=torch.long, device=degree.device)
+    if not m:
+        return out
     for i in range(k):
         j = degree - k + i
         r = torch.rand(m, generator=generator, dtype=torch.float64).to(degree.device)

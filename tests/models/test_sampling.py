@@ -70,6 +70,18 @@ def test_floyd_sample_is_distinct_and_uniform():
     assert torch.allclose(freq, torch.full((5,), 0.2), atol=0.02)  # each position kept with prob k/d = 3/5
 
 
+def test_floyd_sample_without_rows_draws_nothing(monkeypatch):
+    """A fan-out above every degree cuts no node: no loop over its k positions (k = 100000
+    made a sampled step take minutes)."""
+    calls = []
+    rand = torch.rand
+    monkeypatch.setattr(torch, "rand", lambda *a, **kw: calls.append(a) or rand(*a, **kw))
+    out = floyd_sample(torch.zeros(0, dtype=torch.long), 100_000)
+    assert out.shape == (0, 100_000) and not calls
+    floyd_sample(torch.tensor([4]), 2)
+    assert len(calls) == 2  # the counter counts
+
+
 @pytest.mark.parametrize("encoder", ["gcn", "sage"])
 def test_untruncated_sample_gives_the_full_graph_encoding(tiny_dataset, encoder):
     model, prepared, csr = _model_and_csr(tiny_dataset, encoder)
@@ -98,6 +110,30 @@ def test_gcn_sample_is_unbiased_for_the_first_layer(tiny_dataset):
     standard_error = samples.std(0) / len(means) ** 0.5
     assert ((samples.mean(0) - full[0]).abs() < 4 * standard_error).all()
     assert (standard_error > 0).all()  # the sample really varies (degree > k)
+
+
+def test_gcn_sampled_weights_are_the_full_ones_times_degree_over_k():
+    """By hand: node 0 has in-neighbours 1..4 of different degrees; at fan-out 2 each kept
+    edge carries its full-graph weight times 4 / 2 (so the mean over the 6 equally likely
+    pairs is the full aggregation), not a weight renormalised on the sample; the self-loop
+    and the uncut nodes keep theirs."""
+    src = torch.tensor([1, 2, 3, 4, 2, 3, 3, 4, 4, 4, 5, 6, 7])
+    dst = torch.tensor([0, 0, 0, 0, 5, 5, 6, 6, 7, 5, 4, 4, 4])
+    edge_index = torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], dim=1)
+    model = build_link_predictor(8, "gcn")
+    ei, w = model.prepare(edge_index)
+    full = {(int(a), int(b)): float(x) for a, b, x in zip(ei[0], ei[1], w)}
+    csr = CSRGraph.from_prepared((ei, w), 8)
+    assert int(csr.degree()[0]) == 4 and len({full[(j, 0)] for j in range(1, 5)}) > 1
+    sampler, g = NeighborSampler(csr, [2]), torch.Generator().manual_seed(0)
+    for _ in range(10):
+        sub = sampler.sample(torch.tensor([0, 6]), g)
+        (sei, sw), glob = sub.graph, sub.n_id[sub.graph[0]]
+        into = {(int(a), int(b)): float(x) for a, b, x in zip(glob[0], glob[1], sw)}
+        kept = [j for (j, i) in into if i == 0 and j != 0]
+        assert len(kept) == 2 and all(into[(j, 0)] == pytest.approx(2 * full[(j, 0)]) for j in kept)
+        assert into[(0, 0)] == pytest.approx(full[(0, 0)])
+        assert all(into[(j, 6)] == pytest.approx(full[(j, 6)]) for j in (3, 4, 6))  # degree 2 <= k: all kept
 
 
 @pytest.mark.parametrize("encoder", ["gcn", "sage"])

@@ -21,7 +21,8 @@ what a stage costs on a quiet machine when the shared machine is loaded). Stages
 * ``embedding``: one SGD step over the node embedding alone, dense (exact) vs lazy (touched
   rows of a sampled batch), the cost the lazy optimizer removes;
 * ``gcn-ddp``: the sampled steps under 2 gloo processes (one thread each) against 1, the
-  speed-up of scaling out;
+  speed-up of scaling out, and where a step's time goes in each (the loop's ``torch.profiler``
+  labels: sampling, forward, backward with DDP's all-reduce, optimizer, mask update);
 * ``accuracy``: sampled (``--num-neighbors``, embedding optimizer
   ``--accuracy-embedding-optimizer``) vs full-graph GCN DST-EE on ``--accuracy-dataset``
   (email-eu), test accuracy over ``--seeds`` at ``--accuracy-epochs`` epochs.
@@ -170,10 +171,11 @@ def _config(args, **overrides):
     return RunConfig.from_dict(values)
 
 
-def _timed_steps(ds, config, steps: int, dp=None) -> dict[str, Any]:
+def _timed_steps(ds, config, steps: int, dp=None, phases: bool = False) -> dict[str, Any]:
     """``steps`` training steps of ``config`` on ``ds`` with the runner's components (model,
     graphs, sampler, method, optimizer, loop), after one untimed warm-up step; plus one
-    evaluation of the test split."""
+    evaluation of the test split. With ``phases``, ``steps`` more under :mod:`torch.profiler`:
+    milliseconds per step in each part the loop labels (``train.sample``, ``train.backward``, ...)."""
     from gnn_sparse.models import build_link_predictor
     from gnn_sparse.models.sampling import make_sampler
     from gnn_sparse.training.distributed import SINGLE_PROCESS
@@ -209,13 +211,22 @@ def _timed_steps(ds, config, steps: int, dp=None) -> dict[str, Any]:
     train_epoch(train_model, graphs["train"], pairs[:, :steps * b], labels[:steps * b], optimizer, method, b,
                 shuffle, shard=dp, sampling=sampling)
     step_s, cpu_step_s = (time.perf_counter() - tick) / steps, (time.process_time() - cpu) / steps
+    phase_ms = None
+    if phases:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            train_epoch(train_model, graphs["train"], pairs[:, :steps * b], labels[:steps * b], optimizer, method,
+                        b, shuffle, shard=dp, sampling=sampling)
+        phase_ms = {e.key.removeprefix("train."): e.cpu_time_total / 1000 / steps
+                    for e in prof.key_averages() if e.key.startswith("train.")}
     eval_s = eval_cpu_s = None
     if dp.rank == 0 and dp.world_size == 1:
         tick, cpu = time.perf_counter(), time.process_time()
         evaluate(model, graphs["test"], ds.test.edge_label_index, ds.test.edge_label)
         eval_s, eval_cpu_s = time.perf_counter() - tick, time.process_time() - cpu
     return {"mode": tg.mode, "num_neighbors": tg.num_neighbors, "embedding_optimizer": tg.embedding_optimizer,
-            "setup_s": setup_s, "step_s": step_s, "cpu_step_s": cpu_step_s, "steps": steps,
+            "setup_s": setup_s, "step_s": step_s, "cpu_step_s": cpu_step_s, "steps": steps, "phase_ms": phase_ms,
             "steps_per_epoch": steps_per_epoch, "eval_split_s": eval_s,
             "epoch_h": None if eval_s is None else (steps_per_epoch * step_s + 2 * eval_s) / 3600,
             "cpu_epoch_h": None if eval_s is None else (steps_per_epoch * cpu_step_s + 2 * eval_cpu_s) / 3600}
@@ -273,8 +284,8 @@ def _ddp_rank(rank: int, port: int, args, queue) -> None:
     ds = load_graph(args)
     config = _config(args)
     dp = data_parallel("cpu", config.optim.batch_size)
-    out = _timed_steps(ds, config, args.steps, dp=dp)
-    queue.put({"rank": rank, "step_s": out["step_s"], "peak_rss_gib": peak_rss_gib()})
+    out = _timed_steps(ds, config, args.steps, dp=dp, phases=True)
+    queue.put({"rank": rank, "step_s": out["step_s"], "phase_ms": out["phase_ms"], "peak_rss_gib": peak_rss_gib()})
     shutdown(synchronize=True)
 
 
@@ -286,7 +297,7 @@ def stage_gcn_ddp(args, data) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     ds = load_graph(args)
-    one = _timed_steps(ds, _config(args), args.steps)["step_s"]
+    one = _timed_steps(ds, _config(args), args.steps, phases=True)
     del ds
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -296,8 +307,9 @@ def stage_gcn_ddp(args, data) -> dict[str, Any]:
     mp.spawn(_ddp_rank, args=(port, args, queue), nprocs=2, join=True)
     ranks = sorted((queue.get() for _ in range(2)), key=lambda r: r["rank"])
     two = max(r["step_s"] for r in ranks)
-    return {"one_process_step_s": one, "two_process_step_s": two, "speedup": one / two, "steps": args.steps,
-            "rank_peak_rss_gib": [r["peak_rss_gib"] for r in ranks]}
+    return {"one_process_step_s": one["step_s"], "two_process_step_s": two, "speedup": one["step_s"] / two,
+            "steps": args.steps, "rank_peak_rss_gib": [r["peak_rss_gib"] for r in ranks],
+            "one_process_phase_ms": one["phase_ms"], "rank0_phase_ms": ranks[0]["phase_ms"]}
 
 
 def stage_accuracy(args, data) -> dict[str, Any]:
@@ -386,9 +398,12 @@ def _report(name: str, r: dict[str, Any]) -> str:
                 f"{r['dense_step_s'] * 1e3:.1f} ms, lazy {r['lazy_step_s'] * 1e3:.1f} ms "
                 f"({r['dense_step_s'] / r['lazy_step_s']:.0f}x)")
     if name == "gcn-ddp":
+        parts = lambda ms: ", ".join(f"{k} {v:.0f}" for k, v in ms.items())  # noqa: E731
         return (f"{head}\n  sampled step: 1 process {r['one_process_step_s']:.3f} s, 2 processes "
                 f"{r['two_process_step_s']:.3f} s: speed-up {r['speedup']:.2f}x "
-                f"(rank peaks {', '.join(f'{g:.2f}' for g in r['rank_peak_rss_gib'])} GiB)")
+                f"(rank peaks {', '.join(f'{g:.2f}' for g in r['rank_peak_rss_gib'])} GiB)\n"
+                f"  ms per step under torch.profiler: 1 process {parts(r['one_process_phase_ms'])}; "
+                f"rank 0 of 2 {parts(r['rank0_phase_ms'])}")
     if name == "accuracy":
         fmt = lambda m: f"{m['mean']:.2f} +- {m['std']:.2f} ({', '.join(f'{a:.2f}' for a in m['test_accuracy'])})"  # noqa: E731
         return (f"{head}\n  {r['dataset']}, {r['epochs']} epochs, DST-EE 90%: full graph {fmt(r['full'])}, "

@@ -6,6 +6,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.profiler import record_function
 
 from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess, unwrap
 from gnn_sparse.training.methods import Method
@@ -46,6 +47,11 @@ def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.op
         sampling: ``(sampler, generator)`` to encode only each batch's sampled computation
             graph (:class:`~gnn_sparse.models.sampling.NeighborSampler`; ``graph`` is then its
             graph) instead of the full graph; each process samples its own share.
+
+    Each part of a step is labelled for :mod:`torch.profiler` (``train.sample``,
+    ``train.forward``, ``train.backward``, ``train.optimizer``, ``train.method``: the mask
+    update and the exploitation probe), so a profile says where a step's time goes
+    (``benchmarks/bench_scale.py``, stage ``gcn-ddp``).
     """
     model.train()
     order = torch.randperm(pairs.size(1), generator=generator).to(pairs.device)
@@ -53,15 +59,20 @@ def train_epoch(model, graph, pairs: Tensor, labels: Tensor, optimizer: torch.op
     for start in range(0, pairs.size(1), batch_size):
         idx, weight = shard.local(order[start:start + batch_size])
         optimizer.zero_grad(set_to_none=True)
-        inputs = (graph, pairs[:, idx]) if sampling is None else sampling[0].sample_pairs(pairs[:, idx], sampling[1])
-        logits = model(*inputs)
-        loss = _bce(logits, labels[idx])
-        weighted = loss if weight == 1.0 or not idx.numel() else loss * weight
-        penalty = method.penalty(unwrap(model))
-        (weighted if penalty is None else weighted + penalty).backward()
-        optimizer.step()
-        method.observe_step(loss, lambda idx=idx, inputs=inputs: _bce(unwrap(model)(*inputs), labels[idx]))
-        method.after_step()
+        with record_function("train.sample"):
+            inputs = (graph, pairs[:, idx]) if sampling is None else sampling[0].sample_pairs(pairs[:, idx], sampling[1])
+        with record_function("train.forward"):
+            logits = model(*inputs)
+            loss = _bce(logits, labels[idx])
+            weighted = loss if weight == 1.0 or not idx.numel() else loss * weight
+            penalty = method.penalty(unwrap(model))
+        with record_function("train.backward"):  # under torchrun: DDP's gradient all-reduce included
+            (weighted if penalty is None else weighted + penalty).backward()
+        with record_function("train.optimizer"):
+            optimizer.step()
+        with record_function("train.method"):
+            method.observe_step(loss, lambda idx=idx, inputs=inputs: _bce(unwrap(model)(*inputs), labels[idx]))
+            method.after_step()
         total += loss.detach() * idx.numel()
         if on_batch is not None:
             on_batch()

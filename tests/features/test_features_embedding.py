@@ -73,3 +73,15 @@ def test_pair_features_concatenate_source_then_destination():
 def test_bad_pair_input_is_rejected(z, index, match):
     with pytest.raises(ValueError, match=match):
         pair_features(z, index)
+
+
+def test_params_object_and_overrides_give_one_result_and_a_misspelt_option_is_named():
+    from gnn_sparse.features import SkipGramParams
+
+    params = SkipGramParams(dim=4, seed=5)
+    assert torch.equal(skipgram_embeddings(WALKS, 4, params), skipgram_embeddings(WALKS, 4, dim=4, seed=5))
+    assert torch.equal(skipgram_embeddings(WALKS, 4, params, seed=6), skipgram_embeddings(WALKS, 4, dim=4, seed=6))
+    with pytest.raises(TypeError, match="'dimm'"):
+        skipgram_embeddings(WALKS, 4, dimm=4)
+    with pytest.raises(ValueError, match="dim must be >= 1, got 0"):
+        skipgram_embeddings(WALKS, 4, params, dim=0)

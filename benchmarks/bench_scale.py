@@ -14,8 +14,9 @@ what a stage costs on a quiet machine when the shared machine is loaded). Stages
   after ``--train-epochs`` epochs; one epoch's training and evaluation time, and the run
   extrapolated to ``--epochs`` epochs;
 * ``gcn-sampled``: ``--steps`` sampled DST-EE GCN steps (``--num-neighbors``, lazy embedding
-  SGD, the runner's own components), one chunked evaluation, and the extrapolated epoch
-  (steps per epoch x step time + validation and test evaluation);
+  SGD, the runner's own components; ``--control-variates``: VR-GCN's variance-reduced
+  aggregation, whose per-epoch history refresh is timed too), one chunked evaluation, and the
+  extrapolated epoch (steps per epoch x step time + validation and test evaluation + refresh);
 * ``gcn-full``: the old full-graph path (every step re-encodes the whole graph, dense SGD):
   ``--full-steps`` steps only, and its extrapolated epoch;
 * ``embedding``: one SGD step over the node embedding alone, dense (exact) vs lazy (touched
@@ -24,8 +25,10 @@ what a stage costs on a quiet machine when the shared machine is loaded). Stages
   speed-up of scaling out, and where a step's time goes in each (the loop's ``torch.profiler``
   labels: sampling, forward, backward with DDP's all-reduce, optimizer, mask update);
 * ``accuracy``: sampled (``--num-neighbors``, embedding optimizer
-  ``--accuracy-embedding-optimizer``) vs full-graph GCN DST-EE on ``--accuracy-dataset``
-  (email-eu), test accuracy over ``--seeds`` at ``--accuracy-epochs`` epochs.
+  ``--accuracy-embedding-optimizer``, ``--control-variates``) vs full-graph GCN DST-EE on
+  ``--accuracy-dataset`` (email-eu), test accuracy over ``--seeds`` at ``--accuracy-epochs``
+  epochs (``--accuracy-sides sampled``: the sampled runs only; runs are deterministic, so the
+  full-graph side of an earlier report stands).
 
 Without ``--dataset`` the graph is the synthetic one of wiki-talk's size (1,140,149 nodes,
 7,833,140 events; ``--scale`` shrinks both), generated with :mod:`gnn_sparse.data.synthetic`
@@ -166,7 +169,8 @@ def load_graph(args):
 def _config(args, **overrides):
     from gnn_sparse.training import RunConfig
 
-    values = dict(method="dst-ee", sparsity=0.9, device="cpu", num_neighbors=args.num_neighbors)
+    values = dict(method="dst-ee", sparsity=0.9, device="cpu", num_neighbors=args.num_neighbors,
+                  control_variates=args.control_variates)
     values.update(overrides)
     return RunConfig.from_dict(values)
 
@@ -177,6 +181,7 @@ def _timed_steps(ds, config, steps: int, dp=None, phases: bool = False) -> dict[
     evaluation of the test split. With ``phases``, ``steps`` more under :mod:`torch.profiler`:
     milliseconds per step in each part the loop labels (``train.sample``, ``train.backward``, ...)."""
     from gnn_sparse.models import build_link_predictor
+    from gnn_sparse.models.control_variates import ControlVariates, ControlVariateSampler
     from gnn_sparse.models.sampling import make_sampler
     from gnn_sparse.training.distributed import SINGLE_PROCESS
     from gnn_sparse.training.graph_mode import resolve_training_graph
@@ -194,12 +199,20 @@ def _timed_steps(ds, config, steps: int, dp=None, phases: bool = False) -> dict[
                                  sparse_embedding=tg.embedding_optimizer == "lazy")
     graphs = _prepare_graphs(model, ds, torch.device("cpu"), csr=tg.sampled)
     sampler = make_sampler(graphs["train"], tg.num_neighbors) if tg.sampled else None
+    control = ControlVariates(graphs["train"], model.encoder) if tg.control_variates else None
+    if control is not None:
+        sampler = ControlVariateSampler(sampler, control)
     method = build_method(config)
     num_train = ds.train.edge_label.numel()
     steps_per_epoch = math.ceil(num_train / config.optim.batch_size)
     optimizer, _ = method.start_phase(method.phases()[0], model, steps_per_epoch)
     model.calibrate(graphs["train"])
     setup_s = time.perf_counter() - tick
+    refresh_s = 0.0
+    if control is not None:  # once per epoch in the runner
+        tick = time.perf_counter()
+        control.refresh(model.embedding.weight, model.encoder)
+        refresh_s = time.perf_counter() - tick
     train_model = dp.wrap(model)
     pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, 0]))
     shuffle = torch.Generator().manual_seed(config.seed)
@@ -226,9 +239,10 @@ def _timed_steps(ds, config, steps: int, dp=None, phases: bool = False) -> dict[
         evaluate(model, graphs["test"], ds.test.edge_label_index, ds.test.edge_label)
         eval_s, eval_cpu_s = time.perf_counter() - tick, time.process_time() - cpu
     return {"mode": tg.mode, "num_neighbors": tg.num_neighbors, "embedding_optimizer": tg.embedding_optimizer,
+            "control_variates": tg.control_variates, "refresh_s": refresh_s,
             "setup_s": setup_s, "step_s": step_s, "cpu_step_s": cpu_step_s, "steps": steps, "phase_ms": phase_ms,
             "steps_per_epoch": steps_per_epoch, "eval_split_s": eval_s,
-            "epoch_h": None if eval_s is None else (steps_per_epoch * step_s + 2 * eval_s) / 3600,
+            "epoch_h": None if eval_s is None else (steps_per_epoch * step_s + 2 * eval_s + refresh_s) / 3600,
             "cpu_epoch_h": None if eval_s is None else (steps_per_epoch * cpu_step_s + 2 * eval_cpu_s) / 3600}
 
 
@@ -247,7 +261,8 @@ def stage_gcn_full(args, data) -> dict[str, Any]:
     tick = time.perf_counter()
     ds = load_graph(args)
     load_s = time.perf_counter() - tick
-    return {"load_s": load_s, **_timed_steps(ds, _config(args, num_neighbors=[-1]), args.full_steps)}
+    return {"load_s": load_s, **_timed_steps(ds, _config(args, num_neighbors=[-1], control_variates=False),
+                                             args.full_steps)}
 
 
 def stage_embedding(args, data) -> dict[str, Any]:
@@ -319,20 +334,25 @@ def stage_accuracy(args, data) -> dict[str, Any]:
 
     fanouts = args.num_neighbors or [10, 10]
     out = {"dataset": args.accuracy_dataset, "epochs": args.accuracy_epochs, "num_neighbors": fanouts,
-           "embedding_optimizer": args.accuracy_embedding_optimizer}
+           "embedding_optimizer": args.accuracy_embedding_optimizer, "control_variates": args.control_variates}
+    sides = {"full": ([-1], "auto", False),
+             "sampled": (fanouts, args.accuracy_embedding_optimizer, args.control_variates)}
     with tempfile.TemporaryDirectory() as results:
-        for name, fanouts, optimizer in (("full", [-1], "auto"), ("sampled", fanouts, args.accuracy_embedding_optimizer)):
+        for name in args.accuracy_sides:
+            fanouts, optimizer, control = sides[name]
             accs, times = [], []
             for seed in args.seeds:
                 config = _config(args, dataset=args.accuracy_dataset, num_neighbors=fanouts, seed=seed,
-                                 epochs=args.accuracy_epochs, embedding_optimizer=optimizer)
+                                 epochs=args.accuracy_epochs, embedding_optimizer=optimizer,
+                                 control_variates=control)
                 ds = load_dataset(args.accuracy_dataset, seed=seed)
                 res = run(config, RunOptions(results_dir=results, run_name=f"{name}-{seed}", quiet=True), dataset=ds)
                 accs.append(res["test_accuracy"])
                 times.append(res["wall_time_s"])
             out[name] = {"test_accuracy": accs, "mean": float(np.mean(accs)), "std": float(np.std(accs)),
                          "wall_s": float(np.sum(times))}
-    out["difference"] = out["sampled"]["mean"] - out["full"]["mean"]
+    if "full" in out and "sampled" in out:
+        out["difference"] = out["sampled"]["mean"] - out["full"]["mean"]
     return out
 
 
@@ -381,7 +401,8 @@ def run_child(args) -> None:
 def _report(name: str, r: dict[str, Any]) -> str:
     head = f"{name:16s} process wall {r['wall_s']:8.1f} s   peak RSS {r['peak_rss_gib']:5.2f} GiB"
     if name in ("gcn-sampled", "gcn-full"):
-        lines = [head, f"  {r['mode']} {r['num_neighbors'] or ''} embedding {r['embedding_optimizer']}: "
+        cv = f", control variates (history refresh {r['refresh_s']:.1f} s per epoch)" if r["control_variates"] else ""
+        lines = [head, f"  {r['mode']} {r['num_neighbors'] or ''} embedding {r['embedding_optimizer']}{cv}: "
                        f"load {r['load_s']:.1f} s, setup {r['setup_s']:.1f} s, {r['step_s']:.3f} s/step "
                        f"({r['cpu_step_s']:.3f} CPU s) over {r['steps']} steps, evaluation of one split "
                        f"{r['eval_split_s']:.1f} s",
@@ -406,9 +427,14 @@ def _report(name: str, r: dict[str, Any]) -> str:
                 f"rank 0 of 2 {parts(r['rank0_phase_ms'])}")
     if name == "accuracy":
         fmt = lambda m: f"{m['mean']:.2f} +- {m['std']:.2f} ({', '.join(f'{a:.2f}' for a in m['test_accuracy'])})"  # noqa: E731
-        return (f"{head}\n  {r['dataset']}, {r['epochs']} epochs, DST-EE 90%: full graph {fmt(r['full'])}, "
-                f"sampled {r['num_neighbors']} ({r['embedding_optimizer']} embedding optimizer) {fmt(r['sampled'])}: difference {r['difference']:+.2f} points "
-                f"{'ok' if abs(r['difference']) <= 1 else 'OVER TARGET (1 point)'}")
+        cv = ", control variates" if r["control_variates"] else ""
+        parts = [f"full graph {fmt(r['full'])}"] if "full" in r else []
+        if "sampled" in r:
+            parts.append(f"sampled {r['num_neighbors']} ({r['embedding_optimizer']} embedding optimizer{cv}) "
+                         f"{fmt(r['sampled'])}")
+        tail = "" if "difference" not in r else (f": difference {r['difference']:+.2f} points "
+                                                 f"{'ok' if abs(r['difference']) <= 1 else 'OVER TARGET (1 point)'}")
+        return f"{head}\n  {r['dataset']}, {r['epochs']} epochs, DST-EE 90%: {', '.join(parts)}{tail}"
     shown = "  ".join(f"{k}={v:,.2f}" if isinstance(v, float) else f"{k}={v:,}" if isinstance(v, int)
                       else f"{k}={v}" for k, v in r.items() if k not in ("wall_s", "peak_rss_gib"))
     return f"{head}   {shown}"
@@ -440,6 +466,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the accuracy stage")
     parser.add_argument("--accuracy-embedding-optimizer", choices=["auto", "dense", "lazy"], default="auto",
                         help="embedding optimizer of the accuracy stage's sampled runs (auto: lazy)")
+    parser.add_argument("--accuracy-sides", nargs="+", choices=["full", "sampled"], default=["full", "sampled"],
+                        help="which runs the accuracy stage trains")
+    parser.add_argument("--control-variates", action="store_true",
+                        help="sampled stages: VR-GCN control variates (gnn_sparse/models/control_variates.py)")
     parser.add_argument("--quiet", action="store_true", help="no progress output from the stages")
     parser.add_argument("--child", choices=list(STAGES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

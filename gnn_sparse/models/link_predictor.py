@@ -147,7 +147,11 @@ class LinkPredictor(nn.Module):
             return self.node_features
         if isinstance(graph, SampledGraph):  # rows for the seeds (the first nodes) at least
             x = self.embedding(graph.n_id)
-            return x if self.encoder is None else self.encoder.forward_sampled(x, graph)
+            if self.encoder is None:
+                return x
+            if graph.control is not None:  # variance-reduced (VR-GCN), models/control_variates.py
+                return graph.control.forward_sampled(self.encoder, x, self.embedding.weight, graph)
+            return self.encoder.forward_sampled(x, graph)
         x = self.embedding.weight
         if self.encoder is None:
             return x

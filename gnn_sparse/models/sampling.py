@@ -48,6 +48,7 @@ unbiased scaling stays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -124,11 +125,14 @@ class SampledGraph:
     hop 2, ...) and its edges in local ids, in the form the encoder consumes (``graph``:
     ``(edge_index, edge_weight)`` for GCN, ``edge_index`` for SAGE). ``hop_bounds[h]`` is the
     number of nodes within ``h`` hops of the seeds (``hop_bounds[0]`` = the seeds), so layer
-    ``l`` of an ``L``-layer encoder needs outputs for the first ``hop_bounds[L - 1 - l]`` nodes only."""
+    ``l`` of an ``L``-layer encoder needs outputs for the first ``hop_bounds[L - 1 - l]`` nodes only.
+    ``control``: the :class:`~gnn_sparse.models.control_variates.ControlVariates` to encode it
+    with (``None``: the plain sampled estimate)."""
 
     n_id: Tensor
     graph: Tensor | tuple[Tensor, Tensor]
     hop_bounds: list[int]
+    control: Any = None
 
     @property
     def num_seeds(self) -> int:

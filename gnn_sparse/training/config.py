@@ -68,7 +68,9 @@ class LinkModelConfig:
     ``num_neighbors`` (one fan-out per GNN layer, or one for all; ``-1`` = every neighbour;
     ``[-1]`` forces full-graph encoding; ``None`` = the size rule) and
     ``embedding_optimizer`` (``auto``; ``dense``: exact SGD over the whole node embedding
-    every step; ``lazy``: touched rows only, sampled batches only)."""
+    every step; ``lazy``: touched rows only, sampled batches only); ``control_variates``:
+    sampled GCN aggregation with VR-GCN's control variates
+    (:mod:`~gnn_sparse.models.control_variates`; sampled ``gcn`` runs only)."""
 
     encoder: str = "gcn"
     embedding_dim: int = 64
@@ -78,6 +80,7 @@ class LinkModelConfig:
     fc_hidden: int = 128
     num_neighbors: list[int] | None = None
     embedding_optimizer: str = "auto"
+    control_variates: bool = False
 
     def __post_init__(self):
         check_fields(self, ints={"num_layers": (1, 64), **{n: (1, MAX_WIDTH) for n in (
@@ -85,6 +88,11 @@ class LinkModelConfig:
                      choices={"encoder": tuple(ENCODERS)})
         check_choice("embedding_optimizer", self.embedding_optimizer, ("auto", "dense", "lazy"))
         self._check_num_neighbors()
+        if not isinstance(self.control_variates, bool):
+            raise ConfigError(f"control_variates must be true or false, got {self.control_variates!r}")
+        if self.control_variates and self.encoder != "gcn":
+            raise ConfigError(f"--control-variates applies to sampled GCN training (weighted neighbour sums); "
+                              f"--encoder {self.encoder} has no such form here")
 
     def _check_num_neighbors(self) -> None:
         fanouts = self.num_neighbors

@@ -15,7 +15,9 @@ costs the batch's computation graph. The default (``num_neighbors=None``) is the
 
 ``num_neighbors=[-1]`` (or all ``-1``) forces the full graph; any other list forces sampling.
 ``embedding_optimizer``: ``auto`` is ``lazy`` when sampled, ``dense`` otherwise; ``dense``
-keeps exact SGD over the whole embedding in sampled runs too.
+keeps exact SGD over the whole embedding in sampled runs too. ``control_variates`` (off by
+default) swaps the sampled GCN aggregation for VR-GCN's variance-reduced one
+(:mod:`~gnn_sparse.models.control_variates`); it needs sampled batches.
 """
 from __future__ import annotations
 
@@ -36,13 +38,14 @@ DEFAULT_FANOUT = 10
 class TrainingGraph:
     """The resolved choice: ``mode`` (``full``/``sampled``), ``num_neighbors`` (per layer,
     ``None`` when full), ``embedding_optimizer`` (``dense``/``lazy``), ``evaluation``
-    (``full``/``layer-wise chunks``) and ``reason``."""
+    (``full``/``layer-wise chunks``), ``reason`` and ``control_variates`` (sampled runs only)."""
 
     mode: str
     num_neighbors: list[int] | None
     embedding_optimizer: str
     evaluation: str
     reason: str
+    control_variates: bool = False
 
     @property
     def sampled(self) -> bool:
@@ -70,9 +73,11 @@ def resolve_training_graph(network: LinkModelConfig, num_nodes: int, num_edges: 
         reason = "--num-neighbors"
         fanouts = fanouts * network.num_layers if len(fanouts) == 1 else list(fanouts)
     if not sampled:
-        if network.embedding_optimizer == "lazy":
-            raise ConfigError(f"--embedding-optimizer lazy needs sampled batches, but this run encodes the full "
-                              f"graph ({reason}); pass --num-neighbors")
+        for flag, wrong in (("--embedding-optimizer lazy", network.embedding_optimizer == "lazy"),
+                            ("--control-variates", network.control_variates)):
+            if wrong:
+                raise ConfigError(f"{flag} needs sampled batches, but this run encodes the full "
+                                  f"graph ({reason}); pass --num-neighbors")
         return TrainingGraph("full", None, "dense", "full", reason)
     optimizer = "lazy" if network.embedding_optimizer == "auto" else network.embedding_optimizer
-    return TrainingGraph("sampled", fanouts, optimizer, "layer-wise chunks", reason)
+    return TrainingGraph("sampled", fanouts, optimizer, "layer-wise chunks", reason, network.control_variates)

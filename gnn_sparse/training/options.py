@@ -142,6 +142,10 @@ def run_arguments() -> argparse.ArgumentParser:
     batches.add_argument("--embedding-optimizer", default=d["embedding_optimizer"], choices=["auto", "dense", "lazy"],
                          help="node-embedding updates of sampled runs: lazy = SGD on the rows a batch touches; "
                               "dense = exact SGD over every row each step; auto = lazy when sampled")
+    batches.add_argument("--control-variates", action=argparse.BooleanOptionalAction, default=d["control_variates"],
+                         help="sampled GCN runs: VR-GCN control variates (sample only the difference from a "
+                              "history of each layer's input, add the history's exact neighbour sum); lower "
+                              "variance, each step reads every in-edge of the sampled nodes (README 'Big graphs')")
 
     twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
     twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d["leaky_embeddings"],

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from gnn_sparse.models import build_link_predictor
 from gnn_sparse.models.encoders import graph_to
 from gnn_sparse.models.fixed import fixed_node_features
+from gnn_sparse.models.control_variates import ControlVariates, ControlVariateSampler
 from gnn_sparse.models.sampling import CSRGraph, make_sampler
 from gnn_sparse.training.checkpoint import load_checkpoint
 from gnn_sparse.training.config import ConfigError, OutOfSpaceError, RunConfig, config_differences
@@ -141,6 +142,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
                                      sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
         graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
         sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
+        control = ControlVariates(graphs["train"], model.encoder) if training_graph.control_variates else None
+        if control is not None:
+            sampler = ControlVariateSampler(sampler, control)
         val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
         test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
         method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
@@ -156,6 +160,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
             pairs, labels = pairs.to(device), labels.to(device)
             sampling = None  # each rank its own stream, fixed by (seed, epoch, rank): resumable at epoch boundaries
+            if control is not None:  # exact histories from this epoch's parameters: resumable too
+                control.refresh(model.embedding.weight, model.encoder)
             if sampler is not None:
                 seed = int(np.random.SeedSequence([config.seed, epoch, dp.rank]).generate_state(1)[0])
                 sampling = (sampler, torch.Generator().manual_seed(seed))
@@ -332,9 +338,15 @@ def _flops(model, method, history, graphs, train_pairs, num_train: int, batch_si
         pairs = train_pairs[:, :rows]
         return (graphs["train"], pairs) if sampler is None else sampler.sample_pairs(pairs, torch.Generator().manual_seed(0))
 
-    step = count_forward_flops(model, lambda: model(*step_inputs(batch_size)))
+    def step_flops(rows: int) -> dict[str, int]:
+        inputs = step_inputs(rows)
+        counts = count_forward_flops(model, lambda: model(*inputs))
+        control = getattr(inputs[0], "control", None)  # its aggregation runs outside the hooked GCNConvs
+        return counts if control is None else {**counts, **control.propagation_flops(model.encoder, inputs[0])}
+
+    step = step_flops(batch_size)
     last = num_train - (steps_per_epoch - 1) * batch_size
-    tail = step if last == batch_size else count_forward_flops(model, lambda: model(*step_inputs(last)))
+    tail = step if last == batch_size else step_flops(last)
     epoch = {k: (steps_per_epoch - 1) * f + tail.get(k, 0) for k, f in step.items()}
     inference = count_forward_flops(model, lambda: predict(model, graphs["test"], test_pairs))
     inference.update(_chunked_propagation_flops(model, graphs["test"]))

@@ -1,4 +1,4 @@
-"""Bad --num-neighbors / --embedding-optimizer input: exit 2 with one clear line."""
+"""Bad --num-neighbors / --embedding-optimizer / --control-variates input: exit 2 with one clear line."""
 import sys
 
 import pytest
@@ -24,6 +24,8 @@ def keep_thread_count():
     (["--num-neighbors", "-1", "--embedding-optimizer", "lazy"], "lazy needs sampled batches"),
     (["--num-neighbors", "ten"], "argument --num-neighbors: invalid int value: 'ten'"),
     (["--embedding-optimizer", "adam"], "invalid choice: 'adam'"),
+    (["--control-variates"], "--control-variates needs sampled batches, but this run encodes the full graph"),
+    (["--control-variates", "--encoder", "sage", "--num-neighbors", "5"], "--encoder sage has no such form here"),
 ])
 def test_bad_sampling_input_exits_2_with_one_line(argv, match, capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:

@@ -1,6 +1,6 @@
 """Sampled training under torchrun-style DDP (two gloo processes): each rank samples its own
 share of every batch (different subgraphs), the embedding's sparse gradients are averaged,
-and weights and masks stay identical on every rank."""
+and weights and masks stay identical on every rank, with control variates too."""
 import os
 
 import pytest
@@ -43,6 +43,11 @@ def _worker(rank, port, out):
         run(RunConfig.from_dict({**CONFIG, "method": "dense", "epochs": 1, "batch_size": 4799}),
             RunOptions(results_dir=os.path.join(out, "uneven"), quiet=True), dataset=ds)
         dump["uneven"] = True
+        # control variates: each rank its own history (README); the replicas stay identical
+        cv = run(RunConfig.from_dict({**CONFIG, "control_variates": True}),
+                 RunOptions(results_dir=os.path.join(out, "cv"), quiet=True), dataset=ds)
+        dump["cv_weights"] = {k: v.clone() for k, v in built["methods"][-1].sparsifier.model.state_dict().items()}
+        dump["cv_record"] = (cv["training_graph"]["control_variates"], cv["test_accuracy"], res["test_accuracy"])
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +65,7 @@ def test_sampled_ddp_keeps_replicas_identical_while_ranks_sample_their_own_share
     assert a["test_accuracy"] == b["test_accuracy"]
     assert all(not torch.equal(x, y) for x, y in zip(a["samples"], b["samples"]))  # each rank its own pairs
     assert a["uneven"] and b["uneven"]
+    for name in a["cv_weights"]:
+        assert torch.equal(a["cv_weights"][name], b["cv_weights"][name]), name
+    assert a["cv_record"] == b["cv_record"] and a["cv_record"][0] is True
+    assert a["cv_record"][1] != a["cv_record"][2]  # the option changed training

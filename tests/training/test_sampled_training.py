@@ -148,3 +148,37 @@ def test_lazy_sgd_is_sgd_on_touched_rows_and_leaves_the_rest(nesterov, wd):
     state = LazySGD(lazy.parameters(), **kw)
     state.load_state_dict(opt_l.state_dict())
     assert torch.equal(state.state[lazy.weight]["momentum_buffer"], opt_l.state[lazy.weight]["momentum_buffer"])
+
+
+def test_control_variates_end_to_end_resumable_and_recorded(tiny_dataset, tiny_config, tmp_path):
+    """--control-variates trains, is recorded, counts its full-neighbour sums in the FLOPs,
+    differs from the plain sampled run, and resumes exactly (the history is refreshed from
+    the parameters at each epoch's start, not checkpointed)."""
+    config = tiny_config(method="dst-ee", epochs=4, num_neighbors=[3], control_variates=True)
+    full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
+    assert full["training_graph"]["control_variates"] is True and full["config"]["control_variates"] is True
+    assert full["test_accuracy"] > 58.0
+
+    def stop(record):
+        if record["epoch"] == 2:
+            raise Interrupt
+    with pytest.raises(Interrupt):
+        run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset, on_epoch_end=stop)
+    resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
+    assert resumed["resumed_from_epoch"] == 2 and _strip(resumed) == _strip(full)
+    plain = run(tiny_config(method="dst-ee", epochs=4, num_neighbors=[3]), _opts(tmp_path / "plain"),
+                dataset=tiny_dataset)
+    assert plain["training_graph"]["control_variates"] is False and _strip(plain) != _strip(full)
+    prop = lambda res: sum(v["epoch_forward_dense"] for k, v in res["flops"]["layers"].items()  # noqa: E731
+                           if k.endswith(":propagate"))
+    assert prop(full) > prop(plain) > 0
+
+
+@pytest.mark.parametrize("overrides, match", [
+    (dict(num_neighbors=[5], encoder="sage"), "--control-variates applies to sampled GCN training"),
+    (dict(num_neighbors=[-1]), "--control-variates needs sampled batches"),
+    (dict(), "--control-variates needs sampled batches"),  # the size rule picks the full graph here
+])
+def test_control_variates_refused_where_they_do_not_apply(tiny_dataset, tiny_config, tmp_path, overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        run(tiny_config(control_variates=True, **overrides), _opts(tmp_path), dataset=tiny_dataset)

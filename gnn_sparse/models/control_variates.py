@@ -12,10 +12,12 @@ samples only the *difference* between a layer's input and a detached history
     \qquad \mathbb{E}[\tilde a_i] = \sum_j \hat a_{ij} h_j \text{ (with the self-loop)}
 
 unbiased for *any* history drawn before the sample, and exact where :math:`\bar h = h`; the
-layer is then :math:`\tilde a W + b` (GCNConv's ``lin`` and ``bias``; aggregating before the
-linear map is the same operator, cheaper at the input width). The last sum carries no
-gradient; gradients reach :math:`W` through the whole of :math:`\tilde a` and the inputs
-:math:`h_j` through the sampled edges only.
+layer is then :math:`\tilde a W + b` (GCNConv's ``lin`` and ``bias``), computed as
+:math:`(\hat a_{ii} h_i + \sum_N \hat a_{ij} \bar h_j) W` for the targets plus the sampled
+:math:`\frac{d_i}{k_i} \hat a_{ij} (h_j - \bar h_j) W` summed at the output width, as the plain
+path sums its messages (summing them at the input width made a step at wiki-talk size about
+0.1 s slower). The last sum carries no gradient; gradients reach :math:`W` through the whole
+of :math:`\tilde a` and the inputs :math:`h_j` through the sampled edges only.
 
 The histories used here:
 
@@ -88,6 +90,8 @@ class ControlVariates:
         if not isinstance(encoder, GCNEncoder):
             raise ValueError(f"control variates need a GCN encoder (weighted sums over neighbours), "
                              f"got {type(encoder).__name__}")
+        if any(conv.lin.bias is not None for conv in encoder.convs):  # lin runs on differences below
+            raise ValueError("control variates need GCNConv's bias-free lin (the bias added once, after it)")
         if csr.weight is None:
             raise ValueError("control variates need a GCN-prepared graph (edge weights and self-loop weights)")
         self.csr = csr
@@ -124,10 +128,9 @@ class ControlVariates:
             keep = edge_index[1] < n_out
             edge_index, weight = edge_index[:, keep], weight[keep]
             src, dst = edge_index
-            agg = self_weight[:n_out, None] * x[:n_out]
-            agg = agg.index_add(0, dst, (x - history)[src] * weight[:, None])
-            agg = agg + (neighbour_rows(self.csr, sub.n_id[:n_out]) @ full)
-            x = conv.lin(agg)
+            exact = self_weight[:n_out, None] * x[:n_out] + neighbour_rows(self.csr, sub.n_id[:n_out]) @ full
+            diff = conv.lin(x - history).index_select(0, src) * weight[:, None]  # at the output width
+            x = conv.lin(exact).index_add(0, dst, diff)
             if conv.bias is not None:
                 x = x + conv.bias
             if pending is not None:
@@ -143,8 +146,9 @@ class ControlVariates:
 
     def propagation_flops(self, encoder, sub: SampledGraph) -> dict[str, int]:
         """FLOPs of each layer's aggregation on ``sub`` (:mod:`~gnn_sparse.sparsity.flops`'s
-        ``2 E C`` at the input width: sampled differences, full-neighbour sums, self-loops),
-        which the forward hooks do not see (only ``lin`` runs as a module here)."""
+        ``2 E C``: full-neighbour sums and self-loops at the input width, sampled differences at
+        the output width), which the forward hooks do not see (only ``lin`` runs as a module
+        here; its two calls per layer are counted by them)."""
         dst = sub.graph[0][1, sub.graph[0][0] != sub.graph[0][1]]
         last = len(encoder.convs) - 1
         out = {}
@@ -152,8 +156,8 @@ class ControlVariates:
             n_out = sub.hop_bounds[min(last - i, len(sub.hop_bounds) - 1)]
             targets = sub.n_id[:n_out]
             full = int((self.csr.rowptr[targets + 1] - self.csr.rowptr[targets]).sum())
-            edges = int((dst < n_out).sum()) + full + n_out
-            out[f"encoder.convs.{i}{PROPAGATION}"] = propagation_flops(edges, conv.in_channels)
+            out[f"encoder.convs.{i}{PROPAGATION}"] = (propagation_flops(full + n_out, conv.in_channels)
+                                                      + propagation_flops(int((dst < n_out).sum()), conv.out_channels))
         return out
 
     def __repr__(self) -> str:

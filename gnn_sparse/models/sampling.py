@@ -43,7 +43,11 @@ in-weight :math:`\sum_j \hat a_{ij}` (exact for a constant :math:`h`, lower vari
 non-negative post-ReLU features, :math:`O(1/k)` bias), cut the layer-1 mean squared error
 there only from 6.5% to 5.3% of the signal for unit-variance features of mean 1 (33.4% to
 32.6% at mean 0) and trained 0.1-0.5 points *worse* on each of 3 seeds (15 epochs), so the
-unbiased scaling stays.
+unbiased scaling stays. Control variates (VR-GCN, :mod:`~gnn_sparse.models.control_variates`,
+``--control-variates``) attack the variance instead: they sample only the difference from a
+history of each layer's input and add the history's exact neighbour sum, which makes layer 1's
+forward exact. They close most of the gap (README, "Big graphs", for the figures and the cost
+per step).
 """
 from __future__ import annotations
 

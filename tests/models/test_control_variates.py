@@ -18,9 +18,9 @@ def _single_thread(one_thread):
     """One thread (``one_thread`` in tests/conftest.py)."""
 
 
-def _setup(ds, fanouts, encoder="gcn"):
+def _setup(ds, fanouts, encoder="gcn", num_layers=2):
     torch.manual_seed(0)
-    model = build_link_predictor(ds.num_nodes, encoder)
+    model = build_link_predictor(ds.num_nodes, encoder, num_layers=num_layers)
     prepared = model.prepare(ds.train.edge_index)
     csr = CSRGraph.from_prepared(prepared, ds.num_nodes)
     control = ControlVariates(csr, model.encoder)
@@ -51,11 +51,13 @@ def test_neighbour_rows_are_the_in_neighbour_weights(tiny_dataset):
     assert torch.allclose(dense, full[targets]) and dense.abs().sum() > 0
 
 
-def test_untruncated_control_variates_give_the_plain_loss_and_gradients(tiny_dataset):
+@pytest.mark.parametrize("num_layers", [2, 3])
+def test_untruncated_control_variates_give_the_plain_loss_and_gradients(tiny_dataset, num_layers):
     """With every neighbour sampled, ``sum_S a (h - hbar) + sum_N a hbar = sum_N a h`` for any
     history: a random one here, so a wrong weight, a lost self-loop or a double count shows."""
     ds = tiny_dataset
-    model, _, _, control, cv_sampler = _setup(ds, NO_CUT)
+    model, _, _, control, cv_sampler = _setup(ds, [10**6] * num_layers, num_layers=num_layers)
+    assert len(control.tables) == num_layers - 1
     torch.manual_seed(1)
     for table in control.tables:
         table.copy_(torch.randn_like(table))
@@ -68,7 +70,7 @@ def test_untruncated_control_variates_give_the_plain_loss_and_gradients(tiny_dat
     for name, grad in grads_p.items():
         assert torch.allclose(grads_c[name], grad, atol=1e-5), name
     # and the history is then used: with a cut, the same random history changes the loss
-    cut = ControlVariateSampler(NeighborSampler(control.csr, [2, 2]), control)
+    cut = ControlVariateSampler(NeighborSampler(control.csr, [2] * num_layers), control)
     sub2, local2 = cut.sample_pairs(pairs, torch.Generator().manual_seed(0))
     plain2 = sub2.__class__(sub2.n_id, sub2.graph, sub2.hop_bounds)
     assert not torch.allclose(_loss_and_grads(model, sub2, local2, labels)[0],

@@ -35,10 +35,18 @@ Determinism: with ``workers=1`` the blocks run in order and the result is a func
 walks, the parameters and the machine (numba's ``fastmath`` may reorder float sums on
 another CPU). With ``workers=k > 1`` blocks run on ``k`` threads that update the shared
 vectors without locks (Hogwild, as gensim's workers): faster, not reproducible.
+
+Threads: numba's OpenMP layer shares libgomp with torch and leaves torch's thread count
+changed (measured: a classifier's steps 30x slower after one skip-gram), so unless
+``NUMBA_THREADING_LAYER`` says otherwise the kernel uses numba's own ``workqueue`` threads,
+and torch's thread count is restored after training in any case.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import torch
 
 try:
     import numba
@@ -55,6 +63,8 @@ ALPHA, MIN_ALPHA, SAMPLE = 0.025, 0.0001, 1e-3
 def _require_numba() -> None:
     if numba is None:
         raise ImportError("skip-gram backend 'numba' needs the numba package: pip install numba")
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"  # takes effect if no parallel code has run yet
 
 
 def _jit(**options):
@@ -210,7 +220,7 @@ def train_skipgram(walks: np.ndarray, counts: np.ndarray, *, dim: int, window: i
     rng = np.random.default_rng(seed)
     syn0 = (rng.random((len(nodes), dim), dtype=np.float32) * 2 - 1) / np.float32(dim)
     syn1 = np.zeros_like(syn0)
-    threads = numba.get_num_threads()
+    threads, torch_threads = numba.get_num_threads(), torch.get_num_threads()
     numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
     try:
         for epoch in range(epochs):
@@ -219,6 +229,7 @@ def train_skipgram(walks: np.ndarray, counts: np.ndarray, *, dim: int, window: i
                 on_epoch()
     finally:
         numba.set_num_threads(threads)
+        torch.set_num_threads(torch_threads)
     out = np.zeros((len(counts), dim), dtype=np.float32)
     out[nodes] = syn0
     return out

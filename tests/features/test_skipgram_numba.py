@@ -104,3 +104,13 @@ def test_twalk_cache_key_names_the_backend_and_keeps_gensims_old_key(tmp_path):
     assert len(list(tmp_path.glob("twalk-*.pt"))) == 1
     assert torch.equal(z, twalk_embeddings(src, dst, time, 30, dim=4, window=2, epochs=1, walks_per_node=2,
                                            walk_length=3, backend="numba", cache_dir=tmp_path))
+
+
+def test_torchs_thread_count_is_left_alone():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        skipgram_embeddings(two_communities(500), 40, backend="numba", workers=2)
+        assert torch.get_num_threads() == 1  # numba's OpenMP layer would have set it to the core count
+    finally:
+        torch.set_num_threads(before)

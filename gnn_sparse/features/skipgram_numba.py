@@ -22,10 +22,11 @@ with the same choices, written for that case:
   initialised uniform in :math:`\pm 1 / \text{dim}`, output vectors at zero; the result is
   the input vectors;
 * rows ordered by decreasing count (ties by node id), as gensim's vocabulary, so the
-  frequent rows that most negatives hit share cache lines.
+  frequent rows that most negatives hit share cache lines; the walks are relabelled to rows
+  once (an ``int32`` copy of them in memory, 4 bytes per step) instead of a lookup per token.
 
 What differs: negatives come from an alias table (Walker's method: one uniform row and one
-coin, exact probabilities, two reads) instead of a binary search; the random numbers are a
+coin, exact probabilities, one cache line: :func:`negative_table`) instead of a binary search; the random numbers are a
 xorshift generator seeded per block of walks from ``seed`` and the epoch, so the vectors are
 not gensim's, and the progress of the learning-rate decay is counted in walks, not tokens.
 ``benchmarks/bench_skipgram.py`` compares the two on speed and
@@ -124,9 +125,9 @@ def alias_table(weights):
 
 
 @_jit(fastmath=True, parallel=True)
-def _train_epoch(walks, row, syn0, syn1, keep, prob, alias, window, negatives, epoch, epochs, seed):
+def _train_epoch(walks, syn0, syn1, keep, table, window, negatives, epoch, epochs, seed):
     num_walks, length = walks.shape
-    dim, vocab = syn0.shape[1], np.uint64(prob.size)
+    dim, vocab = syn0.shape[1], np.uint64(table.shape[0])
     num_blocks = (num_walks + BLOCK - 1) // BLOCK
     total = np.float64(num_walks) * epochs
     for block in numba.prange(num_blocks):
@@ -136,10 +137,9 @@ def _train_epoch(walks, row, syn0, syn1, keep, prob, alias, window, negatives, e
         for w in range(block * BLOCK, min(num_walks, (block + 1) * BLOCK)):
             n = 0
             for t in range(length):
-                v = walks[w, t]
-                if v < 0:
+                r = walks[w, t]
+                if r < 0:
                     break
-                r = row[v]
                 if keep[r] < 1.0:
                     s = _next(s)
                     if (s >> np.uint64(40)) * (1.0 / 16777216.0) >= keep[r]:
@@ -163,8 +163,8 @@ def _train_epoch(walks, row, syn0, syn1, keep, prob, alias, window, negatives, e
                         else:
                             s = _next(s)
                             target = np.int64(s % vocab)
-                            if (s >> np.uint64(40)) * (1.0 / 16777216.0) >= prob[target]:
-                                target = np.int64(alias[target])
+                            if np.uint32(s >> np.uint64(32)) >= table[target, 0]:
+                                target = np.int64(table[target, 1])
                             if target == centre:
                                 continue
                             label = 0.0
@@ -179,6 +179,17 @@ def _train_epoch(walks, row, syn0, syn1, keep, prob, alias, window, negatives, e
                             syn1[target, d] += g * syn0[context, d]
                     for d in range(dim):
                         syn0[context, d] += work[d]
+
+
+def negative_table(counts: np.ndarray) -> np.ndarray:
+    r"""``uint32 [V, 2]``: per row, the alias table of :math:`\operatorname{count}^{3/4}` as
+    (threshold of keeping the drawn row, out of :math:`2^{32}`; its alias), side by side so a
+    negative costs one cache line."""
+    prob, alias = alias_table(counts.astype(np.float64) ** 0.75)
+    table = np.empty((len(prob), 2), dtype=np.uint32)
+    table[:, 0] = np.minimum(np.round(prob.astype(np.float64) * 2.0**32), 2**32 - 1)
+    table[:, 1] = alias
+    return table
 
 
 def vocabulary_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +213,8 @@ def train_skipgram(walks: np.ndarray, counts: np.ndarray, *, dim: int, window: i
     """Skip-gram vectors of the nodes in ``walks``.
 
     Args:
-        walks: ``int32 [W, L]`` node ids, ``-1``-padded rows (a memory map is fine: it is read,
-            never copied).
+        walks: ``int32 [W, L]`` node ids, ``-1``-padded rows (a memory map is fine: it is read
+            once, to relabel the nodes by vocabulary row).
         counts: ``int64 [num_nodes]`` occurrences of each node in ``walks``.
         dim, window, negatives, epochs, seed, workers: as
             :class:`~gnn_sparse.features.embedding.SkipGramParams`.
@@ -215,8 +226,11 @@ def train_skipgram(walks: np.ndarray, counts: np.ndarray, *, dim: int, window: i
     _require_numba()
     row, nodes = vocabulary_rows(counts)
     vocab_counts = counts[nodes].astype(np.float64)
-    prob, alias = alias_table(vocab_counts ** 0.75)
-    keep = keep_probabilities(vocab_counts)
+    keep, table = keep_probabilities(vocab_counts), negative_table(vocab_counts)
+    rows = np.empty(walks.shape, dtype=np.int32)  # walks in vocabulary rows: no lookup per token and epoch
+    for start in range(0, len(walks), 1 << 20):
+        chunk = np.asarray(walks[start:start + (1 << 20)])
+        rows[start:start + len(chunk)] = np.where(chunk >= 0, row[np.maximum(chunk, 0)], -1)
     rng = np.random.default_rng(seed)
     syn0 = (rng.random((len(nodes), dim), dtype=np.float32) * 2 - 1) / np.float32(dim)
     syn1 = np.zeros_like(syn0)
@@ -224,7 +238,7 @@ def train_skipgram(walks: np.ndarray, counts: np.ndarray, *, dim: int, window: i
     numba.set_num_threads(max(1, min(workers, numba.config.NUMBA_NUM_THREADS)))
     try:
         for epoch in range(epochs):
-            _train_epoch(walks, row, syn0, syn1, keep, prob, alias, window, negatives, epoch, epochs, seed)
+            _train_epoch(rows, syn0, syn1, keep, table, window, negatives, epoch, epochs, seed)
             if on_epoch is not None:
                 on_epoch()
     finally:

@@ -8,7 +8,7 @@ import torch
 from gnn_sparse.features import skipgram_embeddings, twalk_embeddings
 from gnn_sparse.features.corpus import write_walk_corpus
 from gnn_sparse.features.embedding import SkipGramParams, skipgram_from_corpus
-from gnn_sparse.features.skipgram_numba import alias_table, keep_probabilities, vocabulary_rows
+from gnn_sparse.features.skipgram_numba import keep_probabilities, negative_table, vocabulary_rows
 
 WALKS = np.array([[0, 1, 2, -1], [1, 2, 0, 1], [2, 0, -1, -1], [3, -1, -1, -1]])
 
@@ -21,12 +21,23 @@ def two_communities(num_walks: int = 4000, size: int = 20, seed: int = 0) -> np.
     return rng.integers(0, size, (num_walks, 5)) + size * side
 
 
-def test_alias_table_reproduces_the_weights_exactly():
-    weights = np.random.default_rng(0).pareto(1.5, 1000) + 1e-3
-    prob, alias = alias_table(weights)
-    n = len(weights)
-    mass = prob.astype(np.float64) / n + np.bincount(alias, weights=(1 - prob.astype(np.float64)) / n, minlength=n)
-    np.testing.assert_allclose(mass, weights / weights.sum(), rtol=1e-5, atol=1e-9)
+def test_negative_table_draws_count_to_the_three_quarters_exactly():
+    counts = np.random.default_rng(0).zipf(1.5, 1000).astype(np.float64)
+    table = negative_table(counts)
+    n, keep = len(counts), table[:, 0] / 2.0**32
+    mass = keep / n + np.bincount(table[:, 1], weights=(1 - keep) / n, minlength=n)
+    np.testing.assert_allclose(mass, counts**0.75 / (counts**0.75).sum(), rtol=1e-5, atol=1e-9)
+
+
+def test_negatives_drawn_by_the_kernels_rule_follow_the_table():
+    counts = np.array([40.0, 10.0, 5.0, 1.0])
+    table = negative_table(counts)
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 4, 200_000)
+    coin = rng.integers(0, 2**32, 200_000, dtype=np.uint64)
+    drawn = np.where(coin >= table[rows, 0], table[rows, 1], rows)
+    np.testing.assert_allclose(np.bincount(drawn, minlength=4) / 200_000, counts**0.75 / (counts**0.75).sum(),
+                               atol=4e-3)
 
 
 def test_vocabulary_is_in_gensims_order_decreasing_count_ties_by_id():

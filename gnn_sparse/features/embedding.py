@@ -27,6 +27,14 @@ output vectors, which miss the CPU caches once the vocabulary has millions of no
 epoch of 3.5M tokens, 5 negatives: 453k tokens per CPU second at 10k nodes, 111k at 1.1M;
 loaded 2-core machine, 2026-12-02).
 
+The ``numba`` backend (``backend="numba"``, :mod:`~gnn_sparse.features.skipgram_numba`) is
+the same algorithm compiled for that case: negatives from an alias table, dot products of 8
+floats inline, walks as ``int32`` rows instead of text. It is a deliberate exception to using
+the library: issue 12's 5-minute feature target at wiki-talk size is out of gensim's reach on
+2 cores. gensim stays the default (the reference implementation, and old caches and results
+stay valid); the README ("Big graphs") gives both backends' speed and their paired
+link-prediction accuracy (``benchmarks/bench_skipgram_backends.py``).
+
 Nodes that occur in no walk of at least two nodes get no context and are not in the
 vocabulary; their row is all zeros (a node seen only in held-out edges has no feature to
 leak).

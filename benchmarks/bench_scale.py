@@ -112,7 +112,7 @@ def stage_twalk_features(args, data) -> dict[str, Any]:
     stats: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(dir=args.workdir) as fresh, Meter() as features:
         dataset_twalk_embeddings(ds, epochs=args.skipgram_epochs, workers=args.skipgram_workers,
-                                 cache_dir=fresh, progress=not args.quiet, stats=stats)
+                                 backend=args.skipgram_backend, cache_dir=fresh, progress=not args.quiet, stats=stats)
         [entry] = Path(fresh).iterdir()  # always computed here; then kept for twalk-epoch
         folder = feature_cache_dir(ds, args.data_root)
         if folder is not None:
@@ -123,7 +123,8 @@ def stage_twalk_features(args, data) -> dict[str, Any]:
             "walks_cpu_s": stats["walks_cpu_s"], "skipgram_s": stats["skipgram_s"],
             "skipgram_vocab_cpu_s": stats["vocab_cpu_s"], "skipgram_train_cpu_s": stats["train_cpu_s"],
             "skipgram_epochs": args.skipgram_epochs,
-            "skipgram_workers": args.skipgram_workers, "features_s": features.wall, "features_cpu_s": features.cpu}
+            "skipgram_workers": args.skipgram_workers, "skipgram_backend": args.skipgram_backend,
+            "features_s": features.wall, "features_cpu_s": features.cpu}
 
 
 class _Stop(Exception):
@@ -136,7 +137,8 @@ def stage_twalk_epoch(args, data) -> dict[str, Any]:
     config = RunConfig.from_dict({"dataset": str(data), "data_root": args.data_root, "encoder": "twalk",
                                   "method": "dst-ee", "sparsity": 0.9, "epochs": args.epochs,
                                   "skipgram_epochs": args.skipgram_epochs,
-                                  "skipgram_workers": args.skipgram_workers, "device": "cpu"})
+                                  "skipgram_workers": args.skipgram_workers,
+                                  "skipgram_backend": args.skipgram_backend, "device": "cpu"})
     records = []
 
     def stop(record):
@@ -455,6 +457,8 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per stage process")
     parser.add_argument("--skipgram-epochs", type=int, default=5, help="skip-gram epochs of the twalk features")
     parser.add_argument("--skipgram-workers", type=int, default=1, help="skip-gram threads (1: reproducible)")
+    parser.add_argument("--skipgram-backend", choices=["gensim", "numba"], default="gensim",
+                        help="skip-gram implementation of the twalk features")
     parser.add_argument("--epochs", type=int, default=50, help="epochs of the run that twalk-epoch extrapolates to")
     parser.add_argument("--train-epochs", type=int, default=1, help="epochs twalk-epoch actually trains")
     parser.add_argument("--num-neighbors", type=int, nargs="+", default=[10, 10], help="fan-outs of the sampled stages")

@@ -11,7 +11,7 @@
 
 Modules: :mod:`~.walks` (vectorised time-respecting walks, all at once or in chunks),
 :mod:`~.corpus` (walks as a skip-gram corpus file), :mod:`~.embedding` (skip-gram via gensim,
-streamed from the corpus file), :mod:`~.pairs` (edge feature = concat), :mod:`~.params` (walk and skip-gram parameters, one
+streamed from the corpus file, or :mod:`~.skipgram_numba`, the same compiled for big graphs), :mod:`~.pairs` (edge feature = concat), :mod:`~.params` (walk and skip-gram parameters, one
 object), :mod:`~.twalk`
 (which events each split may see, the cached, streaming pipeline).
 """

@@ -1,4 +1,5 @@
-"""Walks as a skip-gram corpus file: one walk per line, node ids separated by single spaces.
+"""Walks as a skip-gram corpus file: one walk per line, node ids separated by single spaces
+(gensim's ``corpus_file``), or rows of ``int32`` node ids (the numba backend's memory map).
 
 Why a file: gensim's ``corpus_file`` mode reads it in its C++ reader, so training never holds
 the walks as Python lists of strings (the old in-memory path needed 11.75 GiB and 908 s for
@@ -19,12 +20,23 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WalkCorpus:
-    """A written corpus: ``path``, its number of lines (walks with two or more nodes) and
-    ``counts[v]``, the occurrences of node ``v`` (``int64 [num_nodes]``)."""
+    """A written corpus: ``path``, its number of walks (those with two or more nodes),
+    ``counts[v]``, the occurrences of node ``v`` (``int64 [num_nodes]``), and
+    ``walk_length``: ``None`` for text lines, else the row length of the ``int32`` rows."""
 
     path: Path
     num_walks: int
     counts: np.ndarray
+    walk_length: int | None = None
+
+    def walks(self) -> np.ndarray:
+        """The ``int32 [num_walks, walk_length]`` rows (``-1``-padded) of a binary corpus,
+        memory-mapped, not read into memory."""
+        if self.walk_length is None:
+            raise ValueError(f"WalkCorpus: {self.path} holds text lines, not int32 rows")
+        if self.num_walks == 0:
+            return np.empty((0, self.walk_length), dtype=np.int32)
+        return np.memmap(self.path, dtype=np.int32, mode="r", shape=(self.num_walks, self.walk_length))
 
     @property
     def num_tokens(self) -> int:
@@ -84,22 +96,35 @@ def walk_lines(walks: np.ndarray, tokens: NodeTokens | None = None) -> bytes:
     return flat[flat != 0].tobytes()
 
 
-def write_walk_corpus(chunks: Iterable[np.ndarray], path: str | os.PathLike, num_nodes: int) -> WalkCorpus:
-    """Append each chunk of walks (``int [w, L]``, ``-1``-padded) to ``path`` as lines.
+def write_walk_corpus(chunks: Iterable[np.ndarray], path: str | os.PathLike, num_nodes: int, *,
+                      binary: bool = False) -> WalkCorpus:
+    """Append each chunk of walks (``int [w, L]``, ``-1``-padded) to ``path``: as text lines,
+    or with ``binary=True`` as ``int32`` rows (every chunk must then have the same ``L``).
 
     Raises:
-        ValueError: a malformed chunk (see :func:`check_walks`).
+        ValueError: a malformed chunk (see :func:`check_walks`), or chunks of different
+            lengths in a binary corpus.
     """
+    if binary and num_nodes > np.iinfo(np.int32).max:
+        raise ValueError(f"write_walk_corpus: {num_nodes:,} nodes do not fit the int32 rows of a binary corpus")
     path = Path(path)
     counts = np.zeros(num_nodes, dtype=np.int64)
-    tokens = NodeTokens(num_nodes)
-    num_walks = 0
+    tokens = None if binary else NodeTokens(num_nodes)
+    num_walks, length = 0, None
     with open(path, "wb") as f:
         for walks in chunks:
             walks = check_walks(walks, num_nodes)
             kept = walks[(walks >= 0).sum(axis=1) >= 2]
             num_walks += len(kept)
             counts += np.bincount(kept[kept >= 0], minlength=num_nodes)
-            f.write(walk_lines(kept, tokens))
+            if binary:
+                if length not in (None, walks.shape[1]):
+                    raise ValueError(f"write_walk_corpus: a chunk of walks of length {walks.shape[1]} "
+                                     f"after chunks of length {length}")
+                length = walks.shape[1]
+                f.write(np.ascontiguousarray(kept, dtype=np.int32).tobytes())
+            else:
+                f.write(walk_lines(kept, tokens))
             f.flush()  # on disk before the next chunk is generated
-    return WalkCorpus(path=path, num_walks=num_walks, counts=counts)
+    return WalkCorpus(path=path, num_walks=num_walks, counts=counts,
+                      walk_length=(length or 0) if binary else None)

@@ -27,6 +27,14 @@ output vectors, which miss the CPU caches once the vocabulary has millions of no
 epoch of 3.5M tokens, 5 negatives: 453k tokens per CPU second at 10k nodes, 111k at 1.1M;
 loaded 2-core machine, 2026-12-02).
 
+The ``numba`` backend (``backend="numba"``, :mod:`~gnn_sparse.features.skipgram_numba`) is
+the same algorithm compiled for that case: negatives from an alias table, dot products of 8
+floats inline, walks as ``int32`` rows instead of text. It is a deliberate exception to using
+the library: issue 12's 5-minute feature target at wiki-talk size is out of gensim's reach on
+2 cores. gensim stays the default (the reference implementation, and old caches and results
+stay valid); the README ("Big graphs") gives both backends' speed and their paired
+link-prediction accuracy (``benchmarks/bench_skipgram_backends.py``).
+
 Nodes that occur in no walk of at least two nodes get no context and are not in the
 vocabulary; their row is all zeros (a node seen only in held-out edges has no feature to
 leak).
@@ -66,6 +74,8 @@ from tqdm.auto import tqdm
 
 from gnn_sparse.features.corpus import WalkCorpus, write_walk_corpus
 
+SKIPGRAM_BACKENDS = ("gensim", "numba")
+
 
 @dataclass(frozen=True)
 class SkipGramParams:
@@ -79,6 +89,9 @@ class SkipGramParams:
         seed: seed of the initial vectors and the sampling, in ``[0, 2**32)``.
         workers: training threads; ``1`` is deterministic, more are faster but not
             reproducible (module docstring).
+        backend: ``"gensim"`` (the default: gensim's Word2Vec) or ``"numba"`` (the same
+            algorithm compiled for big vocabularies of short walks,
+            :mod:`~gnn_sparse.features.skipgram_numba`; not bit-equal to gensim).
 
     Raises:
         ValueError: a size ``< 1`` or a seed out of range.
@@ -90,8 +103,11 @@ class SkipGramParams:
     epochs: int = 5
     seed: int = 0
     workers: int = 1
+    backend: str = "gensim"
 
     def __post_init__(self) -> None:
+        if self.backend not in SKIPGRAM_BACKENDS:
+            raise ValueError(f"skipgram_embeddings: backend must be one of {SKIPGRAM_BACKENDS}, got {self.backend!r}")
         for name in ("dim", "window", "negatives", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"skipgram_embeddings: {name} must be >= 1, got {getattr(self, name)}")
@@ -132,7 +148,9 @@ def skipgram_embeddings(
     params = replace(params or SkipGramParams(), **overrides)
     chunks = [walks] if isinstance(walks, np.ndarray) or not isinstance(walks, Iterable) else walks
     with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-", dir=tmp_dir) as folder:
-        corpus = write_walk_corpus(chunks, Path(folder) / "walks.txt", num_nodes)
+        binary = params.backend == "numba"
+        corpus = write_walk_corpus(chunks, Path(folder) / ("walks.i32" if binary else "walks.txt"), num_nodes,
+                                   binary=binary)
         return skipgram_from_corpus(corpus, num_nodes, params, progress=progress)
 
 
@@ -144,11 +162,16 @@ def skipgram_from_corpus(
     progress: bool = False,
     stats: dict | None = None,
 ) -> torch.Tensor:
-    """:func:`skipgram_embeddings` on an already written corpus file; ``stats``, if given, gets
-    the CPU seconds (all threads) of the vocabulary (``vocab_cpu_s``) and of the training
-    (``train_cpu_s``)."""
+    """:func:`skipgram_embeddings` on an already written corpus file (text lines for gensim,
+    ``binary`` for numba); ``stats``, if given, gets the CPU seconds (all threads) of the
+    vocabulary (``vocab_cpu_s``) and of the training (``train_cpu_s``)."""
     if corpus.num_walks == 0:
         raise ValueError("skipgram_embeddings: no walk has two or more nodes, so there is no context to train on")
+    if (corpus.walk_length is not None) != (params.backend == "numba"):
+        raise ValueError(f"skipgram_embeddings: backend {params.backend!r} needs a "
+                         f"{'binary' if params.backend == 'numba' else 'text'} corpus, got {corpus.path}")
+    if params.backend == "numba":
+        return _numba_from_corpus(corpus, params, progress=progress, stats={} if stats is None else stats)
 
     from gensim.models import Word2Vec  # heavy import, only when embeddings are trained
     from gensim.models.callbacks import CallbackAny2Vec
@@ -180,3 +203,17 @@ def skipgram_from_corpus(
     ids = torch.from_numpy(np.asarray(model.wv.index_to_key).astype(np.int64))
     out[ids] = torch.from_numpy(model.wv.vectors)
     return out
+
+
+def _numba_from_corpus(corpus: WalkCorpus, params: SkipGramParams, *, progress: bool, stats: dict) -> torch.Tensor:
+    from gnn_sparse.features.skipgram_numba import train_skipgram
+
+    stats["vocab_cpu_s"], tick = 0.0, time.process_time()
+    with tqdm(total=params.epochs, desc=f"skip-gram numba ({corpus.num_tokens:,} tokens, {params.workers} worker"
+                                        f"{'s' if params.workers > 1 else ''})", unit="epoch", disable=not progress,
+              dynamic_ncols=True, file=sys.stderr) as bar:
+        vectors = train_skipgram(np.asarray(corpus.walks()), corpus.counts, dim=params.dim, window=params.window,
+                                 negatives=params.negatives, epochs=params.epochs, seed=params.seed,
+                                 workers=params.workers, on_epoch=bar.update)
+    stats["train_cpu_s"] = time.process_time() - tick
+    return torch.from_numpy(vectors)

@@ -25,6 +25,7 @@ class TwalkParams:
             (:func:`~gnn_sparse.features.embedding.skipgram_embeddings`).
         seed: seeds both the walks and skip-gram.
         workers: skip-gram threads: ``1`` is reproducible, more are faster but not.
+        backend: skip-gram implementation, ``"gensim"`` or ``"numba"`` (:class:`SkipGramParams`).
 
     Raises:
         ValueError: on construction, for any invalid value (before any work is done).
@@ -39,6 +40,7 @@ class TwalkParams:
     epochs: int = SkipGramParams.epochs
     seed: int = SkipGramParams.seed
     workers: int = SkipGramParams.workers
+    backend: str = SkipGramParams.backend
 
     def __post_init__(self) -> None:
         check_walk_params(walks_per_node=self.walks_per_node, walk_length=self.walk_length, dt=self.dt)

@@ -154,7 +154,9 @@ def twalk_embeddings(
     with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-") as folder, \
             tqdm(total=sampler.num_walks, desc="walks", unit="walk", unit_scale=True, disable=not progress,
                  dynamic_ncols=True, file=sys.stderr) as bar:
-        corpus = write_walk_corpus(_counted(sampler.chunks(chunk_size), bar), Path(folder) / "walks.txt", num_nodes)
+        binary = embed_params.backend == "numba"
+        corpus = write_walk_corpus(_counted(sampler.chunks(chunk_size), bar),
+                                   Path(folder) / ("walks.i32" if binary else "walks.txt"), num_nodes, binary=binary)
         del sampler  # its out-edge index is not needed while skip-gram trains
         bar.close()
         stats.update(num_walks=corpus.num_walks, num_tokens=corpus.num_tokens,
@@ -230,11 +232,18 @@ def _counted(chunks, bar):
 
 
 def _cache_meta(src, dst, time, num_nodes, walk_params, embed_params) -> dict:
-    """Parameters plus ``key``: sha256 of the events, ``num_nodes``, parameters and gensim version."""
+    """Parameters plus ``key``: sha256 of the events, ``num_nodes``, parameters and the version of
+    the skip-gram backend's library (the gensim backend is left out of the parameters, so keys
+    of caches written before there was a choice still match)."""
     from gensim import __version__ as gensim_version
 
-    meta = {"format": CACHE_FORMAT, "gensim": gensim_version, "num_nodes": num_nodes,
-            "walk": walk_params, "embedding": embed_params}
+    meta = {"format": CACHE_FORMAT, "gensim": gensim_version, "num_nodes": num_nodes, "walk": walk_params}
+    if embed_params["backend"] == "gensim":
+        meta["embedding"] = {k: v for k, v in embed_params.items() if k != "backend"}
+    else:
+        import numba
+
+        meta.update(embedding=embed_params, numba=numba.__version__)
     h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
     for array in (src, dst, time):
         h.update(np.ascontiguousarray(array).tobytes())

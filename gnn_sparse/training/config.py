@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gnn_sparse.features.embedding import SKIPGRAM_BACKENDS
 from gnn_sparse.features.params import TwalkParams
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
 from gnn_sparse.training.config_checks import (  # ConfigError & co. re-exported: the runner's modules import them here
@@ -122,7 +123,8 @@ class WalkFeaturesConfig:
     defaults of :class:`~gnn_sparse.features.TwalkParams`: ``walks_per_node``,
     ``walk_length``, ``walk_dt`` (``None``: per-node time span), ``skipgram_window``,
     ``skipgram_negatives``, ``skipgram_epochs``, ``skipgram_workers`` (1: reproducible; more:
-    faster, not reproducible); ``leaky_embeddings`` trains them on the whole graph (test
+    faster, not reproducible), ``skipgram_backend`` (``"gensim"`` or ``"numba"``, faster on
+    big vocabularies); ``leaky_embeddings`` trains them on the whole graph (test
     edges included). Their dimension is the model's ``out_dim``, their seed the run's."""
 
     leaky_embeddings: bool = False
@@ -133,11 +135,12 @@ class WalkFeaturesConfig:
     skipgram_negatives: int = _TWALK.negatives
     skipgram_epochs: int = _TWALK.epochs
     skipgram_workers: int = _TWALK.workers
+    skipgram_backend: str = _TWALK.backend
 
     def __post_init__(self):
         check_fields(self, ints={n: (1, MAX_WIDTH) for n in (
             "walks_per_node", "walk_length", "skipgram_window", "skipgram_negatives", "skipgram_epochs",
-            "skipgram_workers")})
+            "skipgram_workers")}, choices={"skipgram_backend": SKIPGRAM_BACKENDS})
         dt = self.walk_dt
         if dt is not None and not (isinstance(dt, (int, float)) and not isinstance(dt, bool) and 0 < dt < float("inf")):
             raise ConfigError(f"walk_dt must be a finite number > 0 or None, got {self.walk_dt!r}")
@@ -146,7 +149,8 @@ class WalkFeaturesConfig:
         """The walk and skip-gram parameters, ``dim`` wide, seeded by ``seed``."""
         return TwalkParams(walks_per_node=self.walks_per_node, walk_length=self.walk_length, dt=self.walk_dt,
                            dim=dim, window=self.skipgram_window, negatives=self.skipgram_negatives,
-                           epochs=self.skipgram_epochs, seed=seed, workers=self.skipgram_workers)
+                           epochs=self.skipgram_epochs, seed=seed, workers=self.skipgram_workers,
+                           backend=self.skipgram_backend)
 
 
 @dataclass(frozen=True)

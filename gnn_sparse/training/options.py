@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
-from gnn_sparse.training.config import ConfigError, RunConfig, check_int
+from gnn_sparse.training.config import SKIPGRAM_BACKENDS, ConfigError, RunConfig, check_int
 from gnn_sparse.training.methods import METHODS
 from gnn_sparse.training.runner import RunOptions
 from gnn_sparse.utils.logs import LOG_LEVELS
@@ -165,6 +165,9 @@ def run_arguments() -> argparse.ArgumentParser:
     twalk.add_argument("--skipgram-workers", type=int, default=d["skipgram_workers"],
                        help="skip-gram threads: 1 gives identical embeddings for identical seeds; more are "
                             "faster on free cores but not reproducible (recorded in the results and the cache key)")
+    twalk.add_argument("--skipgram-backend", choices=SKIPGRAM_BACKENDS, default=d["skipgram_backend"],
+                       help="skip-gram implementation: gensim's Word2Vec, or the same algorithm compiled with "
+                            "numba, several times faster on big graphs (README, 'Big graphs'); not bit-equal")
 
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")

@@ -192,3 +192,16 @@ def test_skipgram_workers_are_recorded_and_checked(graph, tmp_path, capsys):
     assert one["node_features"]["workers"] == 1  # the default: reproducible
     assert main(["--encoder", "twalk", "--skipgram-workers", "0", "--results-dir", str(tmp_path), "--quiet"]) == 2
     assert "--skipgram-workers must be an integer in [1, 65536], got 0" in capsys.readouterr().err
+
+
+def test_skipgram_backend_is_recorded_and_checked(graph, tmp_path, capsys):
+    config = RunConfig.from_dict({"method": "dense", "epochs": 1, "skipgram_backend": "numba", **BASE})
+    res = run(config, _opts(tmp_path), dataset=graph)
+    assert res["config"]["skipgram_backend"] == "numba" and res["node_features"]["backend"] == "numba"
+    gensim = run(RunConfig.from_dict({"method": "dense", "epochs": 1, **BASE}), _opts(tmp_path / "g"), dataset=graph)
+    assert gensim["node_features"]["backend"] == "gensim"  # the default
+    assert res["node_features"]["cached"] is False and gensim["node_features"]["cached"] is False  # one key each
+    with pytest.raises(SystemExit) as exit_:
+        main(["--encoder", "twalk", "--skipgram-backend", "word2vec", "--results-dir", str(tmp_path), "--quiet"])
+    assert exit_.value.code == 2
+    assert "argument --skipgram-backend: invalid choice: 'word2vec'" in capsys.readouterr().err

@@ -24,7 +24,7 @@ LINK_GROUPS = {
     "network": ["encoder", "embedding_dim", "hidden_dim", "out_dim", "num_layers", "fc_hidden", "num_neighbors",
                 "embedding_optimizer", "control_variates"],
     "features": ["leaky_embeddings", "walks_per_node", "walk_length", "walk_dt", "skipgram_window",
-                 "skipgram_negatives", "skipgram_epochs", "skipgram_workers"],
+                 "skipgram_negatives", "skipgram_epochs", "skipgram_workers", "skipgram_backend"],
     **SHARED,
 }
 IMAGE_GROUPS = {

@@ -26,11 +26,12 @@ with the same choices, written for that case:
   once (an ``int32`` copy of them in memory, 4 bytes per step) instead of a lookup per token.
 
 What differs: negatives come from an alias table (Walker's method: one uniform row and one
-coin, exact probabilities, one cache line: :func:`negative_table`) instead of a binary search; the random numbers are a
-xorshift generator seeded per block of walks from ``seed`` and the epoch, so the vectors are
-not gensim's, and the progress of the learning-rate decay is counted in walks, not tokens.
-``benchmarks/bench_skipgram.py`` compares the two on speed and
-``benchmarks/bench_features.py`` on link-prediction accuracy (README, "Big graphs").
+coin, exact probabilities, one cache line: :func:`negative_table`) instead of a binary
+search; the random numbers are a xorshift generator seeded per block of walks from ``seed``
+and the epoch, so the vectors are not gensim's; the learning-rate decay counts walks, not
+tokens. ``benchmarks/bench_skipgram.py`` compares the two on speed (3-5x per core) and
+``benchmarks/bench_skipgram_backends.py`` on link-prediction accuracy, paired by seed (no
+worse on any of four graphs; README, "Big graphs").
 
 Determinism: with ``workers=1`` the blocks run in order and the result is a function of the
 walks, the parameters and the machine (numba's ``fastmath`` may reorder float sums on
@@ -46,13 +47,9 @@ from __future__ import annotations
 
 import os
 
+import numba
 import numpy as np
 import torch
-
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is a dependency; kept for a clear message
-    numba = None
 
 BLOCK = 8192
 """Walks per block: the unit of work of a thread and of the random stream (fixed, so the
@@ -61,20 +58,13 @@ ALPHA, MIN_ALPHA, SAMPLE = 0.025, 0.0001, 1e-3
 """gensim's defaults, which the original pipeline kept."""
 
 
-def _require_numba() -> None:
-    if numba is None:
-        raise ImportError("skip-gram backend 'numba' needs the numba package: pip install numba")
+def _use_workqueue_threads() -> None:
+    """numba's own thread pool, not OpenMP (module docstring), unless the user chose a layer."""
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = "workqueue"  # takes effect if no parallel code has run yet
 
 
-def _jit(**options):
-    def wrap(fn):
-        return fn if numba is None else numba.njit(cache=True, **options)(fn)
-    return wrap
-
-
-@_jit()
+@numba.njit(cache=True)
 def _mix(x):
     """splitmix64: a well-spread 64-bit seed from a counter (never 0 for xorshift)."""
     x = (x + np.uint64(0x9E3779B97F4A7C15))
@@ -83,7 +73,7 @@ def _mix(x):
     return (x ^ (x >> np.uint64(31))) | np.uint64(1)
 
 
-@_jit()
+@numba.njit(cache=True)
 def _next(s):
     """xorshift64."""
     s ^= s << np.uint64(13)
@@ -92,7 +82,7 @@ def _next(s):
     return s
 
 
-@_jit()
+@numba.njit(cache=True)
 def alias_table(weights):
     """Walker's alias table of ``weights`` (Vose's method): draw ``r`` uniform in ``[0, n)``
     and keep it with probability ``prob[r]``, else take ``alias[r]``."""
@@ -124,7 +114,7 @@ def alias_table(weights):
     return prob, alias
 
 
-@_jit(fastmath=True, parallel=True)
+@numba.njit(cache=True, fastmath=True, parallel=True)
 def _train_epoch(walks, syn0, syn1, keep, table, window, negatives, epoch, epochs, seed):
     num_walks, length = walks.shape
     dim, vocab = syn0.shape[1], np.uint64(table.shape[0])
@@ -223,7 +213,7 @@ def train_skipgram(walks: np.ndarray, counts: np.ndarray, *, dim: int, window: i
     Returns:
         ``float32 [num_nodes, dim]``; rows of nodes with count 0 are zero.
     """
-    _require_numba()
+    _use_workqueue_threads()
     row, nodes = vocabulary_rows(counts)
     vocab_counts = counts[nodes].astype(np.float64)
     keep, table = keep_probabilities(vocab_counts), negative_table(vocab_counts)

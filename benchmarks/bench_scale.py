@@ -182,28 +182,15 @@ def _timed_steps(ds, config, steps: int, dp=None, phases: bool = False) -> dict[
     graphs, sampler, method, optimizer, loop), after one untimed warm-up step; plus one
     evaluation of the test split. With ``phases``, ``steps`` more under :mod:`torch.profiler`:
     milliseconds per step in each part the loop labels (``train.sample``, ``train.backward``, ...)."""
-    from gnn_sparse.models import build_link_predictor
-    from gnn_sparse.models.control_variates import ControlVariates, ControlVariateSampler
-    from gnn_sparse.models.sampling import make_sampler
     from gnn_sparse.training.distributed import SINGLE_PROCESS
-    from gnn_sparse.training.graph_mode import resolve_training_graph
     from gnn_sparse.training.loop import evaluate, train_epoch
     from gnn_sparse.training.methods import build_method
-    from gnn_sparse.training.runner import _prepare_graphs
+    from gnn_sparse.training.runner import build_model_and_graphs
 
     dp = SINGLE_PROCESS if dp is None else dp
     tick = time.perf_counter()
-    tg = resolve_training_graph(config.network, ds.num_nodes, ds.train.edge_index.size(1))
-    torch.manual_seed(config.seed)
-    net = config.network
-    model = build_link_predictor(ds.num_nodes, net.encoder, net.embedding_dim, net.hidden_dim,
-                                 net.out_dim, net.num_layers, net.fc_hidden,
-                                 sparse_embedding=tg.embedding_optimizer == "lazy")
-    graphs = _prepare_graphs(model, ds, torch.device("cpu"), csr=tg.sampled)
-    sampler = make_sampler(graphs["train"], tg.num_neighbors) if tg.sampled else None
-    control = ControlVariates(graphs["train"], model.encoder) if tg.control_variates else None
-    if control is not None:
-        sampler = ControlVariateSampler(sampler, control)
+    setup = build_model_and_graphs(config, ds, torch.device("cpu"))
+    tg, model, graphs, sampler, control = setup.training_graph, setup.model, setup.graphs, setup.sampler, setup.control
     method = build_method(config)
     num_train = ds.train.edge_label.numel()
     steps_per_epoch = math.ceil(num_train / config.optim.batch_size)

@@ -134,17 +134,9 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
 
         ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
         node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
-        training_graph = resolve_training_graph(config.network, ds.num_nodes, ds.train.edge_index.size(1))
-        torch.manual_seed(config.seed)
-        net = config.network
-        model = build_link_predictor(ds.num_nodes, net.encoder, net.embedding_dim, net.hidden_dim,
-                                     net.out_dim, net.num_layers, net.fc_hidden, node_features=node_features,
-                                     sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
-        graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
-        sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
-        control = ControlVariates(graphs["train"], model.encoder) if training_graph.control_variates else None
-        if control is not None:
-            sampler = ControlVariateSampler(sampler, control)
+        setup = build_model_and_graphs(config, ds, device, node_features)
+        training_graph, model, graphs, sampler, control = (setup.training_graph, setup.model, setup.graphs,
+                                                           setup.sampler, setup.control)
         val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
         test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
         method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
@@ -366,6 +358,36 @@ def _chunked_propagation_flops(model, graph) -> dict[str, int]:
     edges = graph.num_edges + graph.num_nodes
     return {f"encoder.convs.{i}{PROPAGATION}": propagation_flops(edges, conv.out_channels)
             for i, conv in enumerate(encoder.convs)}
+
+
+@dataclass
+class ModelAndGraphs:
+    """What a link-prediction run trains (:func:`build_model_and_graphs`)."""
+
+    training_graph: Any
+    model: torch.nn.Module
+    graphs: dict[str, Any]
+    sampler: Any
+    control: ControlVariates | None
+
+
+def build_model_and_graphs(config: RunConfig, ds, device: torch.device, node_features=None) -> ModelAndGraphs:
+    """The full-graph or sampled choice (:func:`~gnn_sparse.training.graph_mode.resolve_training_graph`),
+    the model (seeded by ``config.seed``), each split's prepared graph, the sampler of sampled
+    runs and their control variates: the part of :func:`run` that ``benchmarks/bench_scale.py``
+    times step by step, built in one place so the two cannot drift apart."""
+    training_graph = resolve_training_graph(config.network, ds.num_nodes, ds.train.edge_index.size(1))
+    torch.manual_seed(config.seed)
+    net = config.network
+    model = build_link_predictor(ds.num_nodes, net.encoder, net.embedding_dim, net.hidden_dim,
+                                 net.out_dim, net.num_layers, net.fc_hidden, node_features=node_features,
+                                 sparse_embedding=training_graph.embedding_optimizer == "lazy").to(device)
+    graphs = _prepare_graphs(model, ds, device, csr=training_graph.sampled)
+    sampler = make_sampler(graphs["train"], training_graph.num_neighbors) if training_graph.sampled else None
+    control = ControlVariates(graphs["train"], model.encoder) if training_graph.control_variates else None
+    if control is not None:
+        sampler = ControlVariateSampler(sampler, control)
+    return ModelAndGraphs(training_graph, model, graphs, sampler, control)
 
 
 def _prepare_graphs(model, ds, device: torch.device, csr: bool = False) -> dict[str, Any]:

@@ -148,10 +148,17 @@ def skipgram_embeddings(
     params = replace(params or SkipGramParams(), **overrides)
     chunks = [walks] if isinstance(walks, np.ndarray) or not isinstance(walks, Iterable) else walks
     with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-", dir=tmp_dir) as folder:
-        binary = params.backend == "numba"
-        corpus = write_walk_corpus(chunks, Path(folder) / ("walks.i32" if binary else "walks.txt"), num_nodes,
-                                   binary=binary)
+        corpus = write_backend_corpus(chunks, folder, num_nodes, params.backend)
         return skipgram_from_corpus(corpus, num_nodes, params, progress=progress)
+
+
+def write_backend_corpus(chunks: Iterable[np.ndarray], folder: str | os.PathLike, num_nodes: int,
+                         backend: str) -> WalkCorpus:
+    """The walks written into ``folder`` as ``backend`` reads them: text lines for gensim's
+    ``corpus_file``, ``int32`` rows for numba (:func:`~gnn_sparse.features.corpus.write_walk_corpus`)."""
+    binary = backend == "numba"
+    return write_walk_corpus(chunks, Path(folder) / ("walks.i32" if binary else "walks.txt"), num_nodes,
+                             binary=binary)
 
 
 def skipgram_from_corpus(
@@ -167,11 +174,12 @@ def skipgram_from_corpus(
     vocabulary (``vocab_cpu_s``) and of the training (``train_cpu_s``)."""
     if corpus.num_walks == 0:
         raise ValueError("skipgram_embeddings: no walk has two or more nodes, so there is no context to train on")
+    stats = {} if stats is None else stats
     if (corpus.walk_length is not None) != (params.backend == "numba"):
         raise ValueError(f"skipgram_embeddings: backend {params.backend!r} needs a "
                          f"{'binary' if params.backend == 'numba' else 'text'} corpus, got {corpus.path}")
     if params.backend == "numba":
-        return _numba_from_corpus(corpus, params, progress=progress, stats={} if stats is None else stats)
+        return _numba_from_corpus(corpus, params, progress=progress, stats=stats)
 
     from gensim.models import Word2Vec  # heavy import, only when embeddings are trained
     from gensim.models.callbacks import CallbackAny2Vec
@@ -184,7 +192,6 @@ def skipgram_from_corpus(
             self.bar.update()
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
-    stats = {} if stats is None else stats
     tick = time.process_time()
     model = Word2Vec(vector_size=params.dim, window=params.window, negative=params.negatives, epochs=params.epochs,
                      seed=params.seed, sg=1, hs=0, min_count=1, workers=params.workers)

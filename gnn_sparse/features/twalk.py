@@ -60,8 +60,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from gnn_sparse.features.corpus import write_walk_corpus
-from gnn_sparse.features.embedding import skipgram_from_corpus
+from gnn_sparse.features.embedding import skipgram_from_corpus, write_backend_corpus
 from gnn_sparse.features.params import TwalkParams
 from gnn_sparse.features.walks import TemporalWalkSampler, check_events
 from gnn_sparse.utils.io import CorruptFileError, atomic_torch_save, checked_torch_load
@@ -154,9 +153,8 @@ def twalk_embeddings(
     with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-") as folder, \
             tqdm(total=sampler.num_walks, desc="walks", unit="walk", unit_scale=True, disable=not progress,
                  dynamic_ncols=True, file=sys.stderr) as bar:
-        binary = embed_params.backend == "numba"
-        corpus = write_walk_corpus(_counted(sampler.chunks(chunk_size), bar),
-                                   Path(folder) / ("walks.i32" if binary else "walks.txt"), num_nodes, binary=binary)
+        corpus = write_backend_corpus(_counted(sampler.chunks(chunk_size), bar), folder, num_nodes,
+                                      embed_params.backend)
         del sampler  # its out-edge index is not needed while skip-gram trains
         bar.close()
         stats.update(num_walks=corpus.num_walks, num_tokens=corpus.num_tokens,

@@ -87,6 +87,9 @@ def test_binary_corpus_holds_the_walks_with_two_or_more_nodes(tmp_path):
     np.testing.assert_array_equal(corpus.counts, [3, 3, 3, 0, 0, 0])
     with pytest.raises(ValueError, match="chunk of walks of length 3 after chunks of length 4"):
         write_walk_corpus([WALKS, WALKS[:, :3]], tmp_path / "x.i32", 6, binary=True)
+    with pytest.raises(ValueError, match="2,147,483,648 nodes do not fit the int32 rows of a binary corpus"):
+        write_walk_corpus([WALKS], tmp_path / "y.i32", 2**31, binary=True)
+    assert not (tmp_path / "y.i32").exists()  # refused before anything is written
 
 
 def test_a_corpus_of_the_wrong_kind_and_an_unknown_backend_are_refused(tmp_path):

@@ -45,16 +45,20 @@ class Interrupt(Exception):
     pass
 
 
-def test_sampled_resume_equals_uninterrupted(tiny_dataset, tiny_config, tmp_path):
-    config = tiny_config(method="dst-ee", epochs=4, num_neighbors=[3])
-    full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
-
+def _interrupted_after_epoch_2_then_resumed(config, results_dir, dataset) -> dict:
+    """The results of ``config`` stopped by an exception after epoch 2, then resumed."""
     def stop(record):
         if record["epoch"] == 2:
             raise Interrupt
     with pytest.raises(Interrupt):
-        run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset, on_epoch_end=stop)
-    resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
+        run(config, _opts(results_dir), dataset=dataset, on_epoch_end=stop)
+    return run(config, _opts(results_dir, resume=True), dataset=dataset)
+
+
+def test_sampled_resume_equals_uninterrupted(tiny_dataset, tiny_config, tmp_path):
+    config = tiny_config(method="dst-ee", epochs=4, num_neighbors=[3])
+    full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
+    resumed = _interrupted_after_epoch_2_then_resumed(config, tmp_path / "cut", tiny_dataset)
     assert resumed["resumed_from_epoch"] == 2
     assert _strip(resumed) == _strip(full)
     other_seed = run(tiny_config(method="dst-ee", epochs=4, num_neighbors=[3], seed=1), _opts(tmp_path / "s1"),
@@ -158,13 +162,7 @@ def test_control_variates_end_to_end_resumable_and_recorded(tiny_dataset, tiny_c
     full = run(config, _opts(tmp_path / "full"), dataset=tiny_dataset)
     assert full["training_graph"]["control_variates"] is True and full["config"]["control_variates"] is True
     assert full["test_accuracy"] > 58.0
-
-    def stop(record):
-        if record["epoch"] == 2:
-            raise Interrupt
-    with pytest.raises(Interrupt):
-        run(config, _opts(tmp_path / "cut"), dataset=tiny_dataset, on_epoch_end=stop)
-    resumed = run(config, _opts(tmp_path / "cut", resume=True), dataset=tiny_dataset)
+    resumed = _interrupted_after_epoch_2_then_resumed(config, tmp_path / "cut", tiny_dataset)
     assert resumed["resumed_from_epoch"] == 2 and _strip(resumed) == _strip(full)
     plain = run(tiny_config(method="dst-ee", epochs=4, num_neighbors=[3]), _opts(tmp_path / "plain"),
                 dataset=tiny_dataset)

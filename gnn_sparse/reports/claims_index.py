@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gnn_sparse.reports.claims import CLAIM_COLUMNS, STAND_INS, format_difference
+from gnn_sparse.reports.claims import (CLAIM_COLUMNS, STAND_INS, correct, format_difference, format_equivalence,
+                                       format_mdd, format_p)
 from gnn_sparse.reports.tables import markdown_table
 from gnn_sparse.utils.io import atomic_write
 
@@ -50,19 +51,39 @@ def _family(claim_id: str) -> int:
     return next((i for i, f in enumerate(ORDER) if claim_id.startswith(f + "-")), len(ORDER))
 
 
+TABLE = "_table"
+"""Suffix of the columns corrected over the whole claims table (:func:`correct`)."""
+
+
 def claims_table(frame: pd.DataFrame) -> str:
-    """Markdown: a section per report (graph and protocol) stating what differs from the
-    paper's setup, then its claims: the paper's numbers, measured Δ with its interval, verdict."""
+    """Markdown: how many verdicts survive Holm's correction over the whole table, then a
+    section per report (graph and protocol) stating what differs from the paper's setup,
+    then its claims: the paper's numbers, measured Δ with its interval and minimum detectable
+    difference, the uncorrected verdict, the Holm-corrected ones (over the report, over the
+    table) and the equivalence verdict."""
     if frame.empty:
         return "No report in this folder has claims to test yet."
-    parts = []
+    frame = correct(frame, TABLE)
+    decided = ("holds", "does not hold")
+    parts = [f"{len(frame)} claims. Decided without correction: {int(frame['verdict'].isin(decided).sum())}; "
+             f"after Holm's correction over each report: {int(frame['verdict_holm'].isin(decided).sum())}; "
+             f"over this whole table: {int(frame['verdict_holm' + TABLE].isin(decided).sum())}. "
+             f"Equivalent within ±0.5 points (TOST, Holm over the table's "
+             f"{int(frame['tost_p'].notna().sum())} equivalence tests): "
+             f"{int((frame['equivalence' + TABLE] == 'equivalent').sum())}.", ""]
     for report in dict.fromkeys(frame["report"]):
         rows = frame[frame["report"] == report]
         first = rows.iloc[0]
+        records = [r for _, r in rows.iterrows()]
         shown = pd.DataFrame({
             "claim": rows["claim"], "paper reported": rows["paper"],
-            "measured Δ [95% CI]": [format_difference(r) for _, r in rows.iterrows()],
+            "measured Δ [95% CI]": [format_difference(r) for r in records],
+            "MDD": [format_mdd(r) for r in records],
             "verdict": [f"**{v}**" for v in rows["verdict"]],
+            "Holm, report": rows["verdict_holm"],
+            "Holm, table (p)": [f"**{v}** ({format_p(p)})" for v, p in
+                                zip(rows["verdict_holm" + TABLE], rows["p_holm" + TABLE])],
+            "within ±0.5 (TOST, Holm, table)": [format_equivalence(r, TABLE) for r in records],
         })
         role = STAND_INS.get(str(first["dataset"]))
         role = f" ({role} stand-in)" if role and role != first["dataset"] else ""

@@ -120,13 +120,24 @@ def claims_markdown(frame: pd.DataFrame) -> list[str]:
     """The ``table.md`` section of the claims (see :mod:`gnn_sparse.reports.claims` for the rule)."""
     if frame.empty:
         return []
+    rows = [r for _, r in frame.iterrows()]
     shown = pd.DataFrame({"claim": frame["claim"], "paper": frame["paper"],
-                          "measured Δ [95% CI]": [claims_mod.format_difference(r) for _, r in frame.iterrows()],
-                          "threshold": [f"{t:+g}" for t in frame["threshold"]], "verdict": frame["verdict"]})
+                          "measured Δ [95% CI]": [claims_mod.format_difference(r) for r in rows],
+                          "threshold": [f"{t:+g}" for t in frame["threshold"]],
+                          "MDD": [claims_mod.format_mdd(r) for r in rows],
+                          "verdict": frame["verdict"],
+                          "p (Holm)": [claims_mod.format_p(p) for p in frame["p_holm"]],
+                          "verdict (Holm)": frame["verdict_holm"],
+                          "within ±0.5 (TOST, Holm)": [claims_mod.format_equivalence(r) for r in rows]})
     return ["## The paper's claims on this grid", "",
             "Δ is the paired difference (DST-EE minus the other side, seed by seed; accuracy in points, R as a "
             "fraction) with its 95% t interval. Verdict: *holds* when the whole interval is above the threshold, "
             "*does not hold* when it is at or below it, *inconclusive* otherwise (or with fewer than two pairs). "
+            "That verdict is uncorrected; *verdict (Holm)* decides on the two-sided p value of Δ = threshold "
+            f"after Holm's correction over the {len(frame)} claims of this report (statsmodels), and the last "
+            "column tests |Δ| < 0.5 points with two one-sided tests (TOST), Holm-corrected over this report's "
+            "equivalence tests. MDD: the true difference the design would detect with power 0.8 (two-sided, "
+            "5%), from the observed paired spread. "
             f"Setup: {frame['protocol'].iloc[0]}. Differs from the paper: {frame['differs'].iloc[0]}.", "",
             markdown_table(shown), ""]
 

@@ -520,3 +520,32 @@ def test_static_state_dict_round_trip():
     _, rigl = make(RigL, mlp())
     with pytest.raises(ValueError, match=r"grow rule None there, GradientGrowth\(\) here; schedule None there"):
         rigl.load_state_dict(saved.state_dict())
+
+
+def test_algorithm_1_loop_skips_the_optimizer_step_on_update_iterations():
+    """The documented Algorithm 1 loop: no weight step on a mask-update iteration, only the
+    update (kept weights unchanged, dropped zeroed, grown 0); exact sparsity every step."""
+    from gnn_sparse import DSTEE
+    from helpers_sparsity import batches, mlp
+
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sparsifier = DSTEE(model, optimizer, sparsity=0.8, update_interval=5, end_step=40, seed=0)
+    updates = 0
+    for x, y in batches(model, n=30):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        update_now = sparsifier.is_update_step(sparsifier.t + 1)
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        if not update_now:
+            optimizer.step()
+        sparsifier.step()
+        for name, mask in sparsifier.masks.items():
+            weight = dict(model.named_parameters())[name]
+            assert int(mask.sum()) == round(0.2 * mask.numel())
+            assert torch.all(weight[~mask.bool()] == 0)
+            if update_now:
+                kept = mask.bool() & (before[name] != 0)
+                assert torch.equal(weight[kept], before[name][kept])
+        updates += update_now
+    assert updates == 6

@@ -1,11 +1,16 @@
 """The exploration study (Fig. 3) as a table: per ``c``, accuracy, its paired difference to
-RigL (``c = 0``), the exploration rate R, and how many grown weights had never been active.
+RigL (``c = 0``), the exploration rate R, and where each growth slot went.
 
-The last column answers "does ``c`` change any decision at all": the exploration bonus
-``c ln t / (N + eps)`` favours weights with a small activation count ``N``, so it can only
-change which weights grow where RigL (``c = 0``) would regrow weights that had been active
-before. If RigL already grows only never-active weights, or the bonus is too small to reorder
-the gradient ranking, DST-EE makes RigL's decisions whatever ``c``.
+The bonus ``c ln t / (N + eps)`` favours weights with a small activation count ``N``. A
+weight RigL drops and regrows in the same update has ``N >= 1``, so it is exactly what a
+large bonus excludes: the share of growth slots RigL spends on regrowth (``regrown``) is the
+share of decisions the bonus can change, even where every weight RigL *newly* grows is a
+never-active one. The columns over growth slots (the ``k`` weights an update grows,
+regrown ones included; runs that record them): ``regrown``, ``never active`` (had never
+been active before), and ``zero grad`` (chosen with a gradient of exactly 0: growth that
+cannot learn on its next step, decided by the tie order of ``topk`` or by the bonus alone),
+with the zero-gradient share per layer. Runs older than these counts show the earlier
+column: the never-active share among weights newly grown (``grown`` excludes regrowth).
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import pandas as pd
 
 from gnn_sparse.reports.grid import EXPLORATION_METHOD, normalise_sparsity
 from gnn_sparse.reports.paired import Side, metric_value, paired_difference
-from gnn_sparse.reports.records import Run, growth_curve
+from gnn_sparse.reports.records import Run, growth_curve, growth_slots
 from gnn_sparse.reports.tables import markdown_table, sparsity_header
 
 BASELINES = ("rigl", "set")
@@ -57,13 +62,34 @@ def _row(runs: Sequence[Run], side: Side, sparsity: float, seeds: Sequence[int],
            "accuracy_mean": _mean(acc), "accuracy_std": pd.Series(acc, dtype=float).std(ddof=1),
            "final_R_mean": _mean(final_r), "grown": grown, "grown_never_active": fresh,
            "never_active_fraction": fresh / grown if grown else math.nan,
-           "per_round_never_active": ", ".join("–" if math.isnan(f) else f"{f:.2f}" for f in per_round)}
+           "per_round_never_active": ", ".join("–" if math.isnan(f) else f"{f:.2f}" for f in per_round),
+           **_slot_shares([growth_slots(r.result) for r in mine])}
     if with_rigl and side.method != "rigl":
         pair = paired_difference(runs, side, Side("rigl"), sparsity, seeds)
         mean, _, low, high = pair.interval
         row.update(vs_rigl_mean=mean, vs_rigl_low=low, vs_rigl_high=high, vs_rigl_n=pair.n,
                    vs_rigl_dropped=pair.dropped_text())
     return row
+
+
+def _slot_shares(per_run: Sequence[dict[str, dict[str, int]]]) -> dict[str, Any]:
+    """Pooled over runs: ``slots`` and the regrown / never-active / zero-gradient shares of
+    them, and the zero-gradient share per layer (``"fc1.weight: 0.83, fc2.weight: 0.00"``)."""
+    totals: dict[str, dict[str, int]] = {}
+    for run in per_run:
+        for layer, counts in run.items():
+            for key, value in counts.items():
+                totals.setdefault(layer, {}).setdefault(key, 0)
+                totals[layer][key] += value
+    every = totals.get("all", {})
+    slots = every.get("slots", 0)
+    share = lambda counts, key: counts[key] / counts["slots"] if counts.get("slots") and key in counts \
+        else math.nan  # noqa: E731
+    layers = ", ".join(f"{name}: {share(c, 'slots_zero_grad'):.2f}" for name, c in totals.items()
+                       if name != "all" and c.get("slots"))
+    return {"slots": slots, "regrown_share": share(every, "slots_regrown"),
+            "slot_never_active_share": share(every, "grown_never_active"),
+            "zero_grad_share": share(every, "slots_zero_grad"), "zero_grad_share_by_layer": layers}
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -77,10 +103,14 @@ def study_markdown(frame: pd.DataFrame) -> list[str]:
     lines = ["## Exploration study (Fig. 3): c, accuracy, R and the decisions c changes", "",
              "Per row: test accuracy (mean ± std over seeds), the paired difference to RigL (= DST-EE at c = 0; "
              "mean and 95% t interval over seeds), the exploration rate R after the last mask update (mean over "
-             "seeds), and the fraction of grown weights that had never been active before their mask update "
-             "(over all updates and seeds; then per mask-update round, mean over seeds). Where RigL's fraction is "
-             "already 1.00, or equals DST-EE's, the exploration bonus cannot change or did not change which weights "
-             "grow.", ""]
+             "seeds), and where the growth went, over all mask updates and seeds. *Slots* are the k weights an "
+             "update grows, regrown ones included: *regrown* is the share spent on weights dropped in the same "
+             "update (exactly what a large bonus forbids, since their count N is at least 1), *never active* the "
+             "share that had never been active, *zero grad* the share chosen with a gradient of exactly 0 (it "
+             "cannot learn on its next step), then per layer. *New never active* is the older measure, over newly "
+             "grown weights only (regrowth excluded), per run and per mask-update round (mean over seeds): a "
+             "fraction of 1.00 there does not mean the bonus changes nothing, because the weights it excludes "
+             "are the regrown ones.", ""]
     for sparsity, group in frame.groupby("sparsity", sort=True):
         shown = pd.DataFrame({
             "row": group["row"],
@@ -89,12 +119,21 @@ def study_markdown(frame: pd.DataFrame) -> list[str]:
                                                                    group["n"])],
             "Δ vs RigL [95% CI]": [_vs(r) for _, r in group.iterrows()],
             "final R": [f"{v:.4f}" if not pd.isna(v) else "–" for v in group["final_R_mean"]],
-            "grown never active": [f"{f:.3f} ({int(g)})" if not pd.isna(f) else "–"
-                                   for f, g in zip(group["never_active_fraction"], group["grown"])],
+            "slots": [str(int(v)) if v else "–" for v in group["slots"]],
+            "regrown": [_share(v) for v in group["regrown_share"]],
+            "never active": [_share(v) for v in group["slot_never_active_share"]],
+            "zero grad": [_share(v) for v in group["zero_grad_share"]],
+            "zero grad per layer": group["zero_grad_share_by_layer"].replace("", "–"),
+            "new never active": [f"{f:.3f} ({int(g)})" if not pd.isna(f) else "–"
+                                 for f, g in zip(group["never_active_fraction"], group["grown"])],
             "per round": group["per_round_never_active"].replace("", "–"),
         })
         lines += [f"### Sparsity {sparsity_header(sparsity)}", "", markdown_table(shown), ""]
     return lines
+
+
+def _share(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.2f}"
 
 
 def _acc(mean: float, std: float, n: int) -> str:

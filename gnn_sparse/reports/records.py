@@ -10,6 +10,8 @@ through one accessor each, so that a renamed key is fixed in one place:
   (records with a ``"skipped"`` key, i.e. updates skipped on non-finite gradients, are left out)
 * :func:`growth_curve` -- ``exploration_history``: ``[{"t": int, "layers": {name: {"grown": int,
   "grown_never_active": int, ...}}}, ...]``
+* :func:`growth_slots` -- ``exploration_history``: the same records' ``slots``, ``slots_regrown``,
+  ``slots_zero_grad`` (growth diagnostics, summed per layer)
 * :func:`data_fingerprint` -- ``dataset_info``: ``{"sha256": str, ...}``
 * :func:`run_versions` -- ``versions``: ``{"torch": str, ...}``
 """
@@ -92,6 +94,36 @@ def growth_curve(result: dict[str, Any]) -> list[tuple[int, int]]:
         out.append((sum(int(l.get("grown", 0)) for l in layers),
                     sum(int(l.get("grown_never_active", 0)) for l in layers)))
     return out
+
+
+SLOT_COUNTS = ("slots", "slots_regrown", "slots_zero_grad", "grown_never_active")
+"""The growth diagnostics of an update record's layers (:data:`gnn_sparse.sparsity.sparsifier.LAYER_COUNTS`)."""
+
+
+def growth_slots(result: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per layer (and ``"all"``): the growth diagnostics summed over a run's mask updates,
+    ``{"slots": k, "slots_regrown": .., "slots_zero_grad": .., "grown_never_active": ..}``.
+
+    A slot is one of the ``k`` entries an update grows, regrown ones included, so
+    ``slots_regrown / slots`` is the share of growth spent on weights dropped in the same
+    update, ``slots_zero_grad / slots`` the share chosen with a gradient of exactly 0, and
+    ``grown_never_active / slots`` the share that had never been active. ``{}`` for runs
+    without these counts (dense, ADMM, results older than the diagnostics); a layer without
+    a gradient (``slots_zero_grad`` is ``None``) has no ``slots_zero_grad``.
+    """
+    totals: dict[str, dict[str, int]] = {}
+    for r in result.get("exploration_history") or []:
+        if "skipped" in r or "layers" not in r:
+            continue
+        for name, layer in r["layers"].items():
+            if "slots" not in layer:
+                return {}
+            for key in SLOT_COUNTS:
+                if layer.get(key) is not None:
+                    for bucket in (name, "all"):
+                        totals.setdefault(bucket, {}).setdefault(key, 0)
+                        totals[bucket][key] += int(layer[key])
+    return totals
 
 
 def data_fingerprint(result: dict[str, Any]) -> str | None:

@@ -25,7 +25,7 @@ from gnn_sparse.sparsity.rules import (
 )
 from gnn_sparse.sparsity.schedules import UpdateSchedule
 from gnn_sparse.sparsity.selection import Selector, select_parameters
-from gnn_sparse.sparsity.update import drop_and_grow
+from gnn_sparse.sparsity.update import drop_and_grow_sets
 
 logger = logging.getLogger("gnn_sparse.sparsity")
 
@@ -34,6 +34,23 @@ ZERO_PRESERVING_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.Ada
 (momentum, Nesterov, L2 and decoupled weight decay, AMSGrad included). Since inactive
 weights get zero gradients and zero state, re-masking the weights after a non-update step is
 skipped for exactly these classes (not subclasses, which may change ``step``)."""
+
+
+LAYER_COUNTS = ("dropped", "grown", "grown_never_active", "slots", "slots_regrown", "slots_zero_grad")
+"""The counts of a layer's update record. ``grown``: entries inactive before the update and
+active after it; ``grown_never_active``: those of them never active before. ``slots``: the
+``k`` growth slots of the update, ``slots_regrown``: slots that went to an entry dropped in
+the same update (kept, so not in ``grown``), ``slots_zero_grad``: slots whose entry had a
+gradient of exactly 0 when scored (``None`` when the layer had no gradient)."""
+
+
+def growth_diagnostics(dropped: torch.Tensor, chosen: torch.Tensor, grad: torch.Tensor | None) -> list[torch.Tensor]:
+    """``[slots, slots_regrown, slots_zero_grad]`` of one layer's update as 0-d tensors (read
+    back with the other counts in one transfer)."""
+    regrown = torch.isin(chosen, dropped).count_nonzero()
+    zero = (grad.reshape(-1)[chosen] == 0).count_nonzero() if grad is not None else torch.zeros((), dtype=torch.long,
+                                                                                                 device=chosen.device)
+    return [torch.tensor(chosen.numel(), device=chosen.device), regrown, zero]
 
 
 class DynamicSparsifier:
@@ -222,22 +239,24 @@ class DynamicSparsifier:
                 count.add_(mask)  # step 4 counts every round, also one that moves nothing
                 continue
             layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator)
-            new = drop_and_grow(mask, self.drop.scores(layer), self.grow.scores(layer), k)
+            new, dropped, chosen = drop_and_grow_sets(mask, self.drop.scores(layer), self.grow.scores(layer), k)
             keep = mask & new
             grown = new & ~mask
             p.mul_(keep)
             mask_optimizer_state(self.optimizer, p, keep)
             stats.append(torch.stack([(mask & ~new).count_nonzero(), grown.count_nonzero(),
-                                      (grown & ~ever).count_nonzero()]))
+                                      (grown & ~ever).count_nonzero(), *growth_diagnostics(dropped, chosen, grads[n])]))
             names.append(n)
             mask.copy_(new)
             count.add_(new)
             ever.logical_or_(new)
             self._float_masks[n] = new.to(p.dtype)
 
-        layers = {n: {"dropped": 0, "grown": 0, "grown_never_active": 0} for n in self.params}
-        for n, (dropped, grown, fresh) in zip(names, torch.stack(stats).tolist() if stats else []):
-            layers[n] = {"dropped": dropped, "grown": grown, "grown_never_active": fresh}
+        layers = {n: dict.fromkeys(LAYER_COUNTS, 0) for n in self.params}
+        for n, values in zip(names, torch.stack(stats).tolist() if stats else []):
+            layers[n] = dict(zip(LAYER_COUNTS, values))
+            if grads[n] is None:
+                layers[n]["slots_zero_grad"] = None
         explored = {n: int(e.count_nonzero()) for n, e in self.ever_active.items()}
         for n in layers:
             layers[n]["exploration_rate"] = explored[n] / self.params[n].numel()

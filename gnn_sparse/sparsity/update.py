@@ -13,8 +13,16 @@ def drop_and_grow(mask: torch.Tensor, drop_scores: torch.Tensor, grow_scores: to
     threshold, so ties cannot over- or under-prune: the result has exactly as many active
     entries as ``mask``.
     """
+    return drop_and_grow_sets(mask, drop_scores, grow_scores, k)[0]
+
+
+def drop_and_grow_sets(mask: torch.Tensor, drop_scores: torch.Tensor, grow_scores: torch.Tensor,
+                       k: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """:func:`drop_and_grow` with the two chosen sets: ``(new mask, dropped, grown)``, the
+    last two flat index tensors of ``k`` entries each (``None`` when ``k <= 0``). ``grown``
+    counts every growth slot, so an entry in both sets was dropped and regrown."""
     if k <= 0:
-        return mask.clone()
+        return mask.clone(), None, None
     flat_mask = mask.reshape(-1)
     active = flat_mask.nonzero().squeeze(1)
     # top-k over the active entries only: at high sparsity a small fraction of the layer.
@@ -24,7 +32,7 @@ def drop_and_grow(mask: torch.Tensor, drop_scores: torch.Tensor, grow_scores: to
     grow = _as_float(grow_scores).masked_fill(kept, float("-inf"))
     grown = torch.topk(grow, k, largest=True, sorted=False).indices
     kept[grown] = True
-    return kept.view_as(mask)
+    return kept.view_as(mask), dropped, grown
 
 
 def _as_float(scores: torch.Tensor) -> torch.Tensor:

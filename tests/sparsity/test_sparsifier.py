@@ -549,3 +549,59 @@ def test_algorithm_1_loop_skips_the_optimizer_step_on_update_iterations():
                 assert torch.equal(weight[kept], before[name][kept])
         updates += update_now
     assert updates == 6
+
+
+def _run_updates(sparsifier_cls, steps=40, **kwargs):
+    from helpers_sparsity import batches, mlp, train_step
+
+    model = mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sparsifier = sparsifier_cls(model, optimizer, sparsity=0.9, update_interval=5, end_step=steps, seed=0, **kwargs)
+    for x, y in batches(model, n=steps):
+        train_step(model, optimizer, sparsifier, x, y)
+    return sparsifier
+
+
+@pytest.mark.parametrize("name", ["DSTEE", "RigL", "SET"])
+def test_growth_diagnostics_add_up(name):
+    import gnn_sparse
+
+    sparsifier = _run_updates(getattr(gnn_sparse, name))
+    records = [r for r in sparsifier.history if "layers" in r]
+    assert len(records) == 7
+    for record in records:
+        for layer in record["layers"].values():
+            # k slots: a regrown slot is neither "dropped" nor "grown" (the entry stays active)
+            assert layer["grown"] == layer["dropped"]
+            assert layer["grown"] + layer["slots_regrown"] == layer["slots"]
+            assert 0 <= layer["grown_never_active"] <= layer["grown"]
+            assert 0 <= layer["slots_zero_grad"] <= layer["slots"]
+
+
+def test_growth_diagnostics_count_the_chosen_sets():
+    """Regrown and zero-gradient slots equal a direct count over the sets drop_and_grow_sets chose."""
+    from gnn_sparse.sparsity.sparsifier import growth_diagnostics
+    from gnn_sparse.sparsity.update import drop_and_grow_sets
+
+    mask = torch.tensor([True, True, True, False, False, False])
+    weight = torch.tensor([0.1, 5.0, 0.2, 0.0, 0.0, 0.0])
+    grad = torch.tensor([9.0, 0.0, 0.0, 3.0, 0.0, 0.0])
+    new, dropped, chosen = drop_and_grow_sets(mask, weight.abs(), grad.abs(), 2)
+    assert sorted(dropped.tolist()) == [0, 2]
+    assert sorted(chosen.tolist()) == [0, 3]  # the largest |grad| among inactive-after-drop: 0 (regrown), 3
+    assert new.tolist() == [True, True, False, True, False, False]
+    slots, regrown, zero = (int(v) for v in growth_diagnostics(dropped, chosen, grad))
+    assert (slots, regrown, zero) == (2, 1, 0)
+    _, dropped, chosen = drop_and_grow_sets(mask, weight.abs(), torch.zeros(6), 2)  # all-zero gradient
+    assert int(growth_diagnostics(dropped, chosen, torch.zeros(6))[2]) == 2
+
+
+def test_rigl_regrows_dropped_weights_and_a_large_bonus_forbids_it():
+    from gnn_sparse import DSTEE, RigL
+
+    def share(sparsifier):
+        layers = [l for r in sparsifier.history if "layers" in r for l in r["layers"].values()]
+        return sum(l["slots_regrown"] for l in layers) / sum(l["slots"] for l in layers)
+
+    assert share(_run_updates(RigL)) > 0.05
+    assert share(_run_updates(DSTEE, c=1.0)) == 0.0  # never-active entries outrank every regrowth

@@ -1,6 +1,8 @@
 """Model-agnostic sparse-training core: masks, distributions, schedules, drop and grow rules."""
 from gnn_sparse.sparsity.distributions import erk, resolve_distribution, uniform
 from gnn_sparse.sparsity.exploitation import ExploitationProbe
+from gnn_sparse.sparsity.exploration import (EXPLORATION_VARIANTS, NormalizedExplorationGrowth, QuotaGrowth,
+                                             UCBGrowth, exploration_rule)
 from gnn_sparse.sparsity.export import ExportError, export_sparse, load_sparse
 from gnn_sparse.sparsity.flops import count_forward_flops
 from gnn_sparse.sparsity.optim_state import mask_optimizer_state
@@ -19,7 +21,8 @@ from gnn_sparse.sparsity.update import drop_and_grow
 
 __all__ = [
     "DSTEE", "RigL", "SET", "StaticSparse", "DynamicSparsifier",
-    "ExplorationGrowth", "GradientGrowth", "RandomGrowth", "GrowthRule", "MagnitudeDrop", "LayerState",
+    "ExplorationGrowth", "NormalizedExplorationGrowth", "UCBGrowth", "QuotaGrowth", "exploration_rule",
+    "EXPLORATION_VARIANTS", "GradientGrowth", "RandomGrowth", "GrowthRule", "MagnitudeDrop", "LayerState",
     "UpdateSchedule", "uniform", "erk", "resolve_distribution", "select_parameters",
     "drop_and_grow", "mask_optimizer_state",
     "ExploitationProbe", "export_sparse", "load_sparse", "ExportError", "count_forward_flops",

@@ -25,7 +25,12 @@ so it scales with the batch size (``docs/distributed.md``); ``c_decay=1.0`` keep
 
 @dataclass
 class LayerState:
-    """What a rule may look at for one layer at iteration ``t`` (all on the weight's device)."""
+    """What a rule may look at for one layer at iteration ``t`` (all on the weight's device).
+
+    ``k`` is the number of weights the update drops and grows, ``round`` the number of mask
+    updates so far (this one included), ``candidates`` the entries a grow rule may choose
+    (inactive after the drop; set before the grow rule is called, ``None`` before).
+    """
 
     weight: torch.Tensor
     grad: torch.Tensor | None
@@ -33,6 +38,9 @@ class LayerState:
     count: torch.Tensor
     t: int
     generator: torch.Generator
+    k: int = 0
+    round: int = 0
+    candidates: torch.Tensor | None = None
 
 
 class MagnitudeDrop:

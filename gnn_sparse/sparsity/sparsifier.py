@@ -16,7 +16,6 @@ from gnn_sparse.sparsity.rules import (
     DST_EE_C_DECAY,
     DST_EE_C_DECAY_INTERVAL,
     DST_EE_EPS,
-    ExplorationGrowth,
     GradientGrowth,
     GrowthRule,
     LayerState,
@@ -25,7 +24,8 @@ from gnn_sparse.sparsity.rules import (
 )
 from gnn_sparse.sparsity.schedules import UpdateSchedule
 from gnn_sparse.sparsity.selection import Selector, select_parameters
-from gnn_sparse.sparsity.update import drop_and_grow_sets
+from gnn_sparse.sparsity.exploration import exploration_rule
+from gnn_sparse.sparsity.update import drop_set, grow_set
 
 logger = logging.getLogger("gnn_sparse.sparsity")
 
@@ -238,8 +238,12 @@ class DynamicSparsifier:
                     mask_optimizer_state(self.optimizer, p, mask)
                 count.add_(mask)  # step 4 counts every round, also one that moves nothing
                 continue
-            layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator)
-            new, dropped, chosen = drop_and_grow_sets(mask, self.drop.scores(layer), self.grow.scores(layer), k)
+            layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator,
+                               k=k, round=t // self.schedule.update_interval)
+            kept, dropped = drop_set(mask, self.drop.scores(layer), k)
+            layer.candidates = ~kept.view_as(mask)
+            chosen = grow_set(kept, self.grow.scores(layer), k)
+            new = kept.view_as(mask)
             keep = mask & new
             grown = new & ~mask
             p.mul_(keep)
@@ -433,14 +437,19 @@ class DSTEE(DynamicSparsifier):
     defaults are the authors' GNN protocol and the command lines' (:data:`~.rules.DST_EE_C`,
     ``DST_EE_EPS``, ``DST_EE_C_DECAY``, ``DST_EE_C_DECAY_INTERVAL``): ``c = 1e-2``, ``eps = 1``
     and ``c`` multiplied by 0.9 every 1000 iterations; ``c_decay=1.0`` keeps ``c`` constant
-    (Eq. 1 as printed). Other arguments as in :class:`DynamicSparsifier`.
+    (Eq. 1 as printed). ``exploration`` chooses a variant of the grow rule
+    (:mod:`~gnn_sparse.sparsity.exploration`: ``"paper"``, Eq. 1, the default;
+    ``"normalized"``, ``"ucb"`` with ``c``; ``"quota"`` with ``rho``). Other arguments as in
+    :class:`DynamicSparsifier`.
     """
 
     def __init__(self, model, optimizer, sparsity=None, distribution="uniform", *, c: float = DST_EE_C,
                  eps: float = DST_EE_EPS, c_decay: float = DST_EE_C_DECAY,
-                 c_decay_interval: int = DST_EE_C_DECAY_INTERVAL, **kwargs):
-        super().__init__(model, optimizer, ExplorationGrowth(c, eps, c_decay, c_decay_interval),
-                         sparsity, distribution, **kwargs)
+                 c_decay_interval: int = DST_EE_C_DECAY_INTERVAL, exploration: str = "paper", rho: float = 0.25,
+                 **kwargs):
+        grow = exploration_rule(exploration, c=c, eps=eps, c_decay=c_decay, c_decay_interval=c_decay_interval,
+                                rho=rho)
+        super().__init__(model, optimizer, grow, sparsity, distribution, **kwargs)
 
 
 class RigL(DynamicSparsifier):

@@ -19,12 +19,10 @@ nothing (``tests/test_layering.py`` keeps the import direction).
                    with 0 epochs is left out. The best epoch is chosen among the retraining
                    epochs only: before them the model is dense, and only the hard-pruned
                    model has the target sparsity. Hence ``retrain_epochs >= 1``.
-``start_phase``    SGD over all parameters, lr 0.05, no momentum, no weight decay (the
-                   original code); per-epoch lr :math:`0.05 \cdot d^{e}` with
-                   :math:`d` = 0.98 (pretrain, retrain) or 1 (ADMM), from
-                   :class:`~baselines.phases.ADMMSchedule`; then
-                   :meth:`ADMMRunner.start_phase` (ADMM: :math:`Z_0 = \Pi_k(W)`,
-                   :math:`U_0 = 0`; retrain: hard prune, masks fixed).
+``start_phase``    a fresh optimizer and per-epoch LR scheduler for the phase (see
+                   "The optimizer" below); then :meth:`ADMMRunner.start_phase` (ADMM:
+                   :math:`Z_0 = \Pi_k(W)`, :math:`U_0 = 0`; retrain: hard prune, masks
+                   fixed).
 ``penalty``        :math:`\frac{\rho}{2}\sum_l \|W_l - Z_l + U_l\|_F^2` in the ADMM phase.
 ``after_step``     re-masks the weights in retraining.
 ``after_epoch``    :meth:`ADMMRunner.end_epoch`: the Z/U/rho update between ADMM epochs
@@ -33,8 +31,28 @@ nothing (``tests/test_layering.py`` keeps the import direction).
 ``state_dict``     the runner's state: Z, U, rho, update count, masks, logs.
 =================  =====================================================================
 
-So ``--lr``, ``--momentum``, ``--nesterov``, ``--weight-decay``, ``--lr-schedule`` and
-``--epochs`` do not apply to ADMM: its run has ``pretrain_epochs + admm_epochs +
+**The optimizer** (``--admm-optimizer``, :attr:`AdmmConfig.admm_optimizer
+<gnn_sparse.training.config_groups.AdmmConfig>`):
+
+* ``original`` (the default, the original code's): SGD over all parameters, lr 0.05, no
+  momentum, no weight decay; per-epoch lr :math:`0.05 \cdot d^{e}` at phase epoch
+  :math:`e`, :math:`d` = 0.98 (pretrain, retrain) or 1 (ADMM), from
+  :class:`~baselines.phases.ADMMSchedule`. ``--lr``, ``--momentum``, ``--nesterov``,
+  ``--weight-decay`` and ``--lr-schedule`` do not apply.
+* ``run``: every phase (pretraining, ADMM, retraining) trains with the optimizer the sparse
+  methods use, built from the run's ``optim`` group exactly as theirs
+  (:func:`~gnn_sparse.training.methods.make_sgd`: SGD with ``--lr``, ``--momentum``,
+  ``--nesterov``, ``--weight-decay``; by default lr 0.1, momentum 0.9, Nesterov, weight
+  decay 5e-4), and their per-epoch schedule ``--lr-schedule``
+  (:func:`~gnn_sparse.training.methods.make_lr_scheduler`) over each phase's own epochs: with
+  ``cosine``, the lr starts at ``--lr`` at the first epoch of each phase and anneals towards
+  0 at its end, as a sparse run's does over its whole run. The optimizer and its momentum
+  are rebuilt at every phase start, as in the original. Only the epoch budget stays ADMM's
+  own (below), so that ``original`` and ``run`` differ in the optimizer alone. The run is
+  named ``admm-run`` (run names, reports); the results record ``config.admm_optimizer`` and
+  ``admm.optimizer``.
+
+Either way ``--epochs`` does not apply to ADMM: its run has ``pretrain_epochs + admm_epochs +
 retrain_epochs`` epochs (60 by default). ``--sparsity`` (0 means no pruning),
 ``--sparsify`` (which weights, default fc1/fc2) and ``--distribution`` (uniform or ERK) are
 shared with the sparse methods. The method option ``layers`` (``--method-option
@@ -60,9 +78,10 @@ from baselines.phases import ADMMRunner, ADMMSchedule
 from baselines.phases import Phase as ADMMPhase
 from gnn_sparse.training.config_checks import ConfigError
 from gnn_sparse.training.config_groups import AdmmConfig
-from gnn_sparse.training.methods import Method, MethodConfig, Phase, register_method
+from gnn_sparse.training.methods import Method, MethodConfig, Phase, make_lr_scheduler, make_sgd, register_method
 
 OPTIMIZER = "SGD, no momentum, no weight decay (as the original code)"
+"""``admm.optimizer`` in the results of ``admm_optimizer="original"``."""
 
 
 class AdmmMethodConfig(MethodConfig):
@@ -124,10 +143,37 @@ class ADMMMethod(Method):
         validation = self.validation
         return None if validation is None else (lambda: validation(model))
 
-    def start_phase(self, phase: Phase, model: nn.Module, steps_per_epoch: int):
+    def make_optimizer(self, phase: Phase, model: nn.Module):
+        """The phase's optimizer and per-epoch LR scheduler: the original code's SGD and decay,
+        or with ``admm_optimizer="run"`` the sparse methods' optimizer and schedule over the
+        phase's epochs (module docstring)."""
+        if self.config.admm.admm_optimizer == "run":
+            optim = self.config.optim
+            optimizer = make_sgd(model, optim)
+            return optimizer, make_lr_scheduler(optimizer, optim.lr_schedule, phase.epochs)
         optimizer = torch.optim.SGD(model.parameters(), lr=self.schedule.lr)
         decay = self.schedule.lr_decay(ADMMPhase(phase.name))
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: decay**e)
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: decay**e)
+
+    def optimizer_text(self) -> str:
+        """``admm.optimizer`` of the results: which optimizer the phases used."""
+        if self.config.admm.admm_optimizer != "run":
+            return OPTIMIZER
+        o = self.config.optim
+        momentum = f"momentum {o.momentum:g}{' (Nesterov)' if o.nesterov else ''}" if o.momentum else "no momentum"
+        return (f"SGD lr {o.lr:g}, {momentum}, weight decay {o.weight_decay:g}, {o.lr_schedule} schedule over "
+                "each phase's epochs (the sparse runs' optimizer)")
+
+    def schedule_record(self) -> dict[str, Any]:
+        """``admm.schedule`` of the results: the phases' epochs, and with the original optimizer
+        its learning rates (:class:`~baselines.phases.ADMMSchedule`)."""
+        schedule = asdict(self.schedule)
+        if self.config.admm.admm_optimizer == "run":
+            return {k: v for k, v in schedule.items() if k.endswith("_epochs")}
+        return schedule
+
+    def start_phase(self, phase: Phase, model: nn.Module, steps_per_epoch: int):
+        optimizer, scheduler = self.make_optimizer(phase, model)
         if self.runner is None:
             cfg, admm = self.config.sparse, self.config.admm
             if isinstance(self.layers, dict):
@@ -175,7 +221,7 @@ class ADMMMethod(Method):
             **runner.results(),
             "rho": pruner.rho_init, "rho_factor": pruner.rho_factor, "final_rho": pruner.rho,
             "layer_sparsity_target": dict(pruner.sparsity), "pruned_layers": list(pruner.pruned),
-            "schedule": asdict(self.schedule), "optimizer": OPTIMIZER,
+            "schedule": self.schedule_record(), "optimizer": self.optimizer_text(),
         }
         return report
 

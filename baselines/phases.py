@@ -10,7 +10,10 @@ r"""The three phases of the ADMM baseline, driven epoch by epoch by any training
 
 Default epochs 20 / 20 / 20 as in the paper's text (the authors' scripts ran 20 / 10 / 10).
 The optimizer is SGD without momentum in the original code; batch size (1024 there) is the
-training loop's business.
+training loop's business. The learning rates above are :class:`ADMMSchedule`'s, used by the
+original optimizer; with ``--admm-optimizer run`` the trainer's ADMM method
+(:class:`baselines.link_prediction.ADMMMethod`) builds each phase's optimizer and schedule
+from the run's options instead, and this module's phase logic is unchanged.
 """
 from __future__ import annotations
 

@@ -20,9 +20,14 @@ sparsities (dense, DST-EE, RigL, SET, static at 90/95/98%) and the presets are
 :data:`~gnn_sparse.reports.grid.IMAGE_PRESETS` (``paper``: the dataset's default epochs).
 
 Every option of a single run that the grid does not set itself (``--update-interval``,
-``--encoder``, ``--threads``, ...) may follow and applies to every run; ``--epochs`` is the
-dense budget when the preset leaves it "as configured", and ``--c`` is DST-EE's ``c`` at the
-sparsities outside the ``c`` sweep.
+``--encoder``, ``--threads``, ``--protocol``, ...) may follow and applies to every run;
+``--epochs`` is the dense budget when the preset leaves it "as configured", and ``--c`` is
+DST-EE's ``c`` at the sparsities outside the ``c`` sweep. ADMM has two rows: ``admm`` (the
+original code's optimizer) and ``admm-run`` (the sparse runs' optimizer, the runner's
+``--admm-optimizer run``); ``--methods`` names the ones to train, so ``--admm-optimizer``
+itself is the grid's to set. A results folder holds the runs of one ``--protocol`` (runs of
+``original`` are named apart, but a report reads one protocol): a grid of another protocol
+than the runs already there is refused (exit 2), as a second preset is.
 
 The grid, the failures and each ``compare`` session (command, start, elapsed time) are
 kept in ``<results-dir>/compare/<dataset>.json``, so that ``report`` rebuilds the same
@@ -44,11 +49,11 @@ from typing import Any, Sequence
 from filelock import FileLock
 
 from gnn_sparse.reports.grid import (
-    DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD, IMAGE_METHODS,
-    IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c,
-    normalise_sparsity,
+    ADMM_METHOD, DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD,
+    IMAGE_METHODS, IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c,
+    normalise_sparsity, row_options, runner_method,
 )
-from gnn_sparse.reports.records import NoRunsError
+from gnn_sparse.reports.records import NoRunsError, protocols_found
 from gnn_sparse.reports.report import write_report
 from gnn_sparse.training.config import MAX_SEED, check_int
 from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
@@ -59,7 +64,7 @@ from gnn_sparse.utils.logs import LOG_LEVELS, configure_logging
 PROG = "run_link_prediction.py"
 MANIFEST_DIR = "compare"
 GRID_OWNED = {"method": "--methods", "sparsity": "--sparsities", "seed": "--seeds", "run_name": None,
-              "resume": None}
+              "resume": None, "admm_optimizer": "--methods admm-run: the ADMM row with the runs' optimizer"}
 """Single-run options the grid sets itself (their flag in ``compare``, if any)."""
 
 
@@ -139,16 +144,18 @@ def run_name(config) -> str:
 
 def config_for(key: RunKey, base, preset: Preset):
     """The :class:`~gnn_sparse.training.RunConfig` of one grid run: ``base`` with the key's
-    method, sparsity, seed and ``c`` and the preset's epochs for the method."""
-    changes: dict[str, Any] = {"method": key.method, "seed": key.seed}
+    method (the ADMM rows: ``admm`` and their ``admm_optimizer``), sparsity, seed and ``c``
+    and the preset's epochs for the method."""
+    method = runner_method(key.method)
+    changes: dict[str, Any] = {"method": method, "seed": key.seed, **row_options(key.method)}
     if key.sparsity is not None:
         changes["sparsity"] = key.sparsity
     if key.c is not None:
         changes["c"] = key.c
     epochs = preset.epochs_for(key.method)
-    if epochs is not None and key.method != "admm":  # ADMM's budget is its three phases
+    if epochs is not None and method != ADMM_METHOD:  # ADMM's budget is its three phases
         changes["epochs"] = epochs
-    if key.method == "admm" and preset.admm_epochs is not None:
+    if method == ADMM_METHOD and preset.admm_epochs is not None:
         changes.update(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
     return base.updated(**changes)
 
@@ -289,8 +296,9 @@ def _grid_arguments(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     recorded = "" if defaults else " (default: the grid compare recorded, else the runs found)"
     grid = p.add_argument_group("the grid")
     grid.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
-                      help="methods of the grid" + (recorded or f" (default: {' '.join(DEFAULT_METHODS)}, "
-                                                    f"those registered; images: {' '.join(IMAGE_METHODS)})"))
+                      help="methods of the grid; admm-run: ADMM with the sparse runs' optimizer (admm: with "
+                           "the original code's)" + (recorded or f" (default: {' '.join(DEFAULT_METHODS)}, "
+                                                     f"those registered; images: {' '.join(IMAGE_METHODS)})"))
     grid.add_argument("--sparsities", nargs="+", type=float, default=None, metavar="S",
                       help="target sparsities" + (recorded or " (default: "
                                                   f"{' '.join(map(str, DEFAULT_SPARSITIES))}; "
@@ -333,8 +341,9 @@ def add_compare_parser(subparsers, argv: Sequence[str] = (), **kwargs) -> argpar
         description="Train every missing run of a comparison grid (finished runs are reused, interrupted "
                     "ones resumed), then write the report to REPORTS_DIR/<dataset>/. Every single-run "
                     "option not set by the grid (--update-interval, --encoder, --threads, --quiet, "
-                    "--force, ...) applies to every run; --epochs is the dense budget when the preset "
-                    "leaves it as configured, --c is DST-EE's c outside the c sweep. An image --dataset "
+                    "--force, --protocol, ...) applies to every run; --epochs is the dense budget when the "
+                    "preset leaves it as configured, --c is DST-EE's c outside the c sweep; --methods admm-run "
+                    "adds the ADMM row trained with the sparse runs' optimizer. An image --dataset "
                     "(digits, cifar10, cifar100) runs the image runner with its options ("
                     f"'{PROG} compare --dataset digits --help' lists them).")
     _grid_arguments(p, defaults=True)
@@ -435,7 +444,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
             _check_dataset(base.data.dataset)
         defaults = IMAGE_METHODS if image else DEFAULT_METHODS
         methods = list(dict.fromkeys(args.methods or [m for m in defaults if m in METHODS]))
-        unknown = [m for m in methods if m not in METHODS]
+        unknown = [m for m in methods if runner_method(m) not in METHODS]
         if unknown:
             raise GridError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
         c_sparsities = _c_sparsities(args.c_sparsity, args.sparsities) if EXPLORATION_METHOD in methods else None
@@ -443,17 +452,20 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         keys = expected_runs(methods, args.sparsities, args.seeds, args.c_values,
                              c_sparsities=c_sparsities, default_c=default_c)
         set_threads(args.threads)
+        dataset = base.data.dataset if image else _recorded_dataset_name(base.data.dataset)
+        protocol = getattr(base, "protocol", "sound")
+        _check_protocol(args.results_dir, dataset, protocol)
     except (GridError, ConfigError, DataError, ValueError) as err:
         print(f"{parser.prog}: error: {flag_error(err, parser)}", file=sys.stderr)
         return 2
 
     preset = (IMAGE_PRESETS if image else PRESETS)[args.preset]
-    dataset = base.data.dataset if image else _recorded_dataset_name(base.data.dataset)
     manifest = load_manifest(args.results_dir, dataset)
     manifest.update(dataset=dataset, grid={
         "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),
         "seeds": sorted(set(args.seeds)), "c_values": sorted({normalise_c(c) for c in args.c_values}),
-        "c_sparsities": c_sparsities, "default_c": default_c, "preset": preset.name})
+        "c_sparsities": c_sparsities, "default_c": default_c, "preset": preset.name,
+        **({} if image else {"protocol": protocol})})
     manifest["sessions"].append({"id": uuid.uuid4().hex, "command": command, "started": _now(), "elapsed_s": 0.0,
                                  "finished": False,
                                  "trained": 0, "reused": 0, "failed": 0})
@@ -489,6 +501,20 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
     print(f"trained {counts['trained']}, reused {counts['reused']}, failed {counts['failed']}; "
           f"report: {out}/ (table.md, table.csv, figures, README.md)")
     return 1 if counts["failed"] else 0
+
+
+def _check_protocol(results_dir: str | Path, dataset: str, protocol: str) -> None:
+    """Refuse a grid of ``protocol`` over a results folder that holds runs of ``dataset`` made
+    under another protocol (or a grid record saying so): one report reads one protocol, so
+    each protocol needs its own results folder, as each preset does."""
+    recorded = (load_manifest(results_dir, dataset).get("grid") or {}).get("protocol")
+    others = {p: files for p, files in protocols_found(results_dir, dataset).items() if p != protocol}
+    if recorded is not None and recorded != protocol:
+        others.setdefault(recorded, [str(manifest_path(results_dir, dataset))])
+    if others:
+        found = "; ".join(f"{p} (e.g. {files[0]})" for p, files in sorted(others.items()))
+        raise GridError(f"{results_dir} holds runs of {dataset} made under --protocol {found}; a grid of "
+                        f"--protocol {protocol} needs its own results folder (--results-dir)")
 
 
 def _check_dataset(dataset: str) -> None:

@@ -10,6 +10,11 @@ A grid is methods x sparsities x seeds, with two refinements that mirror the pap
   The sweep may be limited to some sparsities (``c_sparsities``; ``compare`` sweeps at the
   highest by default), with DST-EE at its ``default_c`` elsewhere.
 
+* ADMM is two rows when asked: ``admm`` (the original code's optimizer) and ``admm-run``
+  (ADMM with the sparse runs' optimizer, ``--admm-optimizer run``). A grid names them as
+  methods (``compare --methods ... admm admm-run``); :func:`runner_method` and
+  :func:`row_options` turn a row into the runner's ``method`` and options.
+
 Keys are normalised (:func:`normalise_sparsity`, :func:`normalise_c`) so that a result's
 ``0.9000000001`` and a requested ``0.9`` name the same cell.
 """
@@ -17,7 +22,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
+
+from gnn_sparse.training.config_groups import ADMM_RUN_OPTIMIZER
 
 DENSE_METHOD = "dense"
 """The method without a sparsity: one run per seed, shown in every sparsity column."""
@@ -26,6 +33,23 @@ EXPLORATION_METHOD = "dst-ee"
 """The method whose runs are also keyed by the exploration coefficient ``config["c"]``."""
 
 DEFAULT_METHODS = ("dense", "admm", "dst-ee", "rigl", "set")
+ADMM_METHOD = "admm"
+"""ADMM with the original code's optimizer (runs from before ``--admm-optimizer`` are these)."""
+ADMM_ROWS = {ADMM_METHOD: "original", ADMM_RUN_OPTIMIZER: "run"}
+"""The grid's ADMM rows and the ``admm_optimizer`` of each (``admm-run``: the runs' optimizer)."""
+METHOD_ORDER = ("dense", ADMM_METHOD, ADMM_RUN_OPTIMIZER, "dst-ee", "rigl", "set", "static")
+"""The order of a report's rows (methods not listed follow, alphabetically)."""
+
+
+def runner_method(method: str) -> str:
+    """The runner's ``method`` of a grid row: ``admm`` for both ADMM rows, else the row itself."""
+    return ADMM_METHOD if method in ADMM_ROWS else method
+
+
+def row_options(method: str) -> dict[str, Any]:
+    """The run options that make a grid row what it is beyond its ``method``: the ADMM rows'
+    ``admm_optimizer``; ``{}`` for every other row."""
+    return {"admm_optimizer": ADMM_ROWS[method]} if method in ADMM_ROWS else {}
 DEFAULT_SPARSITIES = (0.8, 0.9, 0.98)
 DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_C_VALUES = (1e-4, 1e-3, 5e-3, 1e-2)
@@ -169,7 +193,7 @@ class Preset:
         """Total epochs a run of ``method`` trains under this preset (``None``: as configured)."""
         if method == DENSE_METHOD:
             return self.dense_epochs
-        if method == "admm":
+        if method in ADMM_ROWS:
             return None if self.admm_epochs is None else sum(self.admm_epochs)
         return self.sparse_epochs
 

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 from scipy import stats
 
-from gnn_sparse.reports.grid import DENSE_METHOD, RunKey, make_key
+from gnn_sparse.reports.grid import ADMM_ROWS, DENSE_METHOD, RunKey, make_key
 from gnn_sparse.reports.records import Run, exploration_curve
 from gnn_sparse.reports.tables import row_label
 
@@ -142,20 +142,43 @@ def paired_difference(runs: Iterable[Run], a: Side, b: Side, sparsity: float | N
     return PairedDifference(a, b, sparsity, metric, tuple(used), tuple(diffs), tuple(dropped), confidence)
 
 
+def side_mean(runs: Iterable[Run], side: Side, sparsity: float | None, seeds: Iterable[int],
+              metric: str = "test_accuracy") -> float:
+    """Mean of ``metric`` over the finished runs of ``side`` at ``sparsity`` among ``seeds``
+    (``nan`` when there is none)."""
+    found = {r.key: r for r in runs}
+    values = [v for v in (metric_value(found[k], metric) for k in (side.key(sparsity, int(s)) for s in set(seeds))
+                          if k in found) if v is not None]
+    return math.fsum(values) / len(values) if values else math.nan
+
+
+def stronger_side(runs: Iterable[Run], sides: Sequence[Side], sparsity: float | None, seeds: Iterable[int],
+                  metric: str = "test_accuracy") -> Side:
+    """The side with the highest mean ``metric`` at ``sparsity`` over ``seeds`` (:func:`side_mean`);
+    the first side on ties or when no side has a finished run."""
+    runs, seeds = list(runs), list(seeds)
+    best, best_mean = sides[0], side_mean(runs, sides[0], sparsity, seeds, metric)
+    for side in sides[1:]:
+        mean = side_mean(runs, side, sparsity, seeds, metric)
+        if not math.isnan(mean) and (math.isnan(best_mean) or mean > best_mean):
+            best, best_mean = side, mean
+    return best
+
+
 PAIRED_METRIC = "test_accuracy"
 """The metric of the paired section: the paper's (test accuracy at the selected epoch)."""
 
 
 def standard_pairs(runs: Iterable[Run], grid: dict, default_c: float | None) -> list[PairedDifference]:
-    """DST-EE (its main ``c``) minus RigL, ADMM and dense at every sparsity of the grid,
-    for each of those methods the grid has."""
+    """DST-EE (its main ``c``) minus RigL, ADMM (each of its rows) and dense at every sparsity
+    of the grid, for each of those methods the grid has."""
     from gnn_sparse.reports.grid import EXPLORATION_METHOD
 
     runs = list(runs)
     if EXPLORATION_METHOD not in grid["methods"]:
         return []
     dst = Side(EXPLORATION_METHOD, default_c)
-    others = [Side(m) for m in ("rigl", "admm", DENSE_METHOD) if m in grid["methods"]]
+    others = [Side(m) for m in ("rigl", *ADMM_ROWS, DENSE_METHOD) if m in grid["methods"]]
     return [paired_difference(runs, dst, other, s, grid["seeds"], PAIRED_METRIC)
             for other in others for s in grid["sparsities"]]
 

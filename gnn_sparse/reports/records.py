@@ -14,6 +14,8 @@ through one accessor each, so that a renamed key is fixed in one place:
   ``slots_zero_grad`` (growth diagnostics, summed per layer)
 * :func:`data_fingerprint` -- ``dataset_info``: ``{"sha256": str, ...}``
 * :func:`run_versions` -- ``versions``: ``{"torch": str, ...}``
+* :func:`run_protocol` -- ``config.protocol`` (``"sound"`` when absent: runs from before the option)
+* :func:`pretrain_validation` -- ``history`` records of phase ``"pretrain"`` (ADMM)
 """
 from __future__ import annotations
 
@@ -23,13 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gnn_sparse.reports.grid import EXPLORATION_METHOD, RunKey, make_key
+from gnn_sparse.reports.grid import ADMM_METHOD, ADMM_ROWS, EXPLORATION_METHOD, RunKey, make_key
 from gnn_sparse.training.results import REQUIRED_KEYS, read_results
 from gnn_sparse.utils.io import CorruptFileError
 
 
 class NoRunsError(FileNotFoundError):
     """The results folder holds no readable run of the requested dataset."""
+
+
+class MixedProtocolsError(ValueError):
+    """The results folder holds runs of the dataset made under different protocols
+    (``--protocol sound`` and ``original``): a report reads one protocol."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +143,59 @@ def run_versions(result: dict[str, Any]) -> dict[str, str]:
     return dict(result.get("versions") or {})
 
 
+def run_protocol(result: dict[str, Any]) -> str:
+    """The protocol a run was made under, ``result["config"]["protocol"]``: ``"sound"`` or
+    ``"original"`` (``"sound"`` for runs from before the option, and for image runs)."""
+    return str((result.get("config") or {}).get("protocol", "sound"))
+
+
+def pretrain_validation(result: dict[str, Any]) -> tuple[int, float] | None:
+    """``(epoch, validation accuracy %)`` of the last epoch of phase ``"pretrain"`` in
+    ``result["history"]`` (ADMM's dense pretraining; ``epoch`` counts from 1 over the whole
+    run), or ``None`` when the run has no pretraining epoch."""
+    records = [r for r in result.get("history") or [] if r.get("phase") == "pretrain"]
+    if not records:
+        return None
+    last = max(records, key=lambda r: int(r["epoch"]))
+    return int(last["epoch"]), float(last["val"]["accuracy"])
+
+
+def validation_at(result: dict[str, Any], epoch: int) -> float | None:
+    """The validation accuracy (%) of ``result`` at ``epoch`` (from 1), ``None`` if it has none."""
+    return next((float(r["val"]["accuracy"]) for r in result.get("history") or [] if int(r["epoch"]) == epoch),
+                None)
+
+
+def grid_method(result: dict[str, Any]) -> str:
+    """The grid row of a result: its ``method``, except ``admm-run`` for ADMM trained with
+    the runs' optimizer (``config.admm_optimizer == "run"``; runs without the key are ``admm``)."""
+    method = result["method"]
+    if method == ADMM_METHOD:
+        optimizer = (result.get("config") or {}).get("admm_optimizer", "original")
+        return next(row for row, opt in ADMM_ROWS.items() if opt == optimizer)
+    return method
+
+
 def run_key(result: dict[str, Any]) -> RunKey:
-    """The grid key of a result; DST-EE's ``c`` comes from ``result["config"]["c"]``."""
+    """The grid key of a result (its row: :func:`grid_method`); DST-EE's ``c`` comes from
+    ``result["config"]["c"]``."""
     c = result["config"].get("c") if result["method"] == EXPLORATION_METHOD else None
-    return make_key(result["method"], result["sparsity"], result["seed"], c)
+    return make_key(grid_method(result), result["sparsity"], result["seed"], c)
+
+
+def protocols_found(results_dir: str | os.PathLike, dataset: str) -> dict[str, list[str]]:
+    """``{protocol: [file names]}`` of the readable results of ``dataset`` in ``results_dir``
+    (:func:`run_protocol`); ``{}`` when there are none (or no folder)."""
+    found: dict[str, list[str]] = {}
+    folder = Path(results_dir)
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            result = read_results(path)
+        except (OSError, CorruptFileError):
+            continue
+        if isinstance(result, dict) and result.get("dataset") == dataset and isinstance(result.get("config"), dict):
+            found.setdefault(run_protocol(result), []).append(path.name)
+    return found
 
 
 def load_runs(results_dir: str | os.PathLike, dataset: str) -> LoadedRuns:
@@ -152,6 +208,8 @@ def load_runs(results_dir: str | os.PathLike, dataset: str) -> LoadedRuns:
 
     Raises:
         NoRunsError: ``results_dir`` does not exist or holds no usable run of ``dataset``.
+        MixedProtocolsError: the runs of ``dataset`` were made under different protocols
+            (their keys would collide: one protocol per results folder).
     """
     folder = Path(results_dir)
     if not folder.is_dir():
@@ -180,6 +238,13 @@ def load_runs(results_dir: str | os.PathLike, dataset: str) -> LoadedRuns:
             loaded.problems.append((path.name, f"cannot tell which run it is: {err}"))
             continue
         by_key.setdefault(key, []).append(Run(key, path, result))
+    protocols: dict[str, str] = {}
+    for run in (r for runs in by_key.values() for r in runs):
+        protocols.setdefault(run_protocol(run.result), run.path.name)
+    if len(protocols) > 1:
+        found = ", ".join(f"{p} (e.g. {name})" for p, name in sorted(protocols.items()))
+        raise MixedProtocolsError(f"{folder} holds runs of {dataset!r} made under different protocols: {found}; "
+                                  "keep one protocol per results folder")
     for runs in by_key.values():
         *older, newest = runs
         loaded.problems.extend((r.path.name, f"superseded by {newest.path.name} (same run)") for r in older)

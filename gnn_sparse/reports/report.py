@@ -20,7 +20,7 @@ from gnn_sparse.reports import figures
 from gnn_sparse.reports.claims_index import write_claims_index
 from gnn_sparse.reports.cstudy import study_markdown, study_rows
 from gnn_sparse.reports.grid import (
-    DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SPARSITIES, DENSE_METHOD, EXPLORATION_METHOD, RunKey,
+    DEFAULT_C_VALUES, DEFAULT_SPARSITIES, DENSE_METHOD, EXPLORATION_METHOD, METHOD_ORDER, RunKey,
     expected_runs, normalise_c, normalise_sparsity,
 )
 from gnn_sparse.reports.paired import paired_frame, paired_markdown, standard_pairs
@@ -30,7 +30,8 @@ from gnn_sparse.reports.records import LoadedRuns, NoRunsError, Run, load_runs
 from gnn_sparse.training.config import RunConfig
 from gnn_sparse.training.results import REQUIRED_KEYS
 from gnn_sparse.reports.tables import (
-    METRICS, grid_sparsities, markdown_table, reported_summary, run_status, summarise, wide_numeric, wide_text,
+    METRICS, grid_sparsities, markdown_table, pretraining_markdown, pretraining_summary, reported_summary,
+    run_status, summarise, wide_numeric, wide_text,
 )
 from gnn_sparse.utils.io import atomic_write
 
@@ -38,6 +39,8 @@ EXPLOITATION_PNG = "exploitation.png"
 TABLE_MD, TABLE_CSV, README = "table.md", "table.csv", "README.md"
 CLAIMS_CSV, C_STUDY_CSV = "claims.csv", "c_study.csv"
 ACCURACY_PNG, EXPLORATION_PNG, CURVES_PNG = "accuracy_vs_sparsity.png", "exploration.png", "curves.png"
+TEST_SELECTED = "at the best test epoch (chosen on test accuracy: the original protocol)"
+"""How ``table.md`` titles the selected-epoch tables when the runs chose their epoch on test."""
 REPORT_FILES = (TABLE_MD, TABLE_CSV, CLAIMS_CSV, C_STUDY_CSV, ACCURACY_PNG, EXPLORATION_PNG, CURVES_PNG, README)
 
 
@@ -47,7 +50,7 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
                  default_c: float | None = None) -> dict:
     """The grid to report on; each axis left ``None`` is taken from ``runs``.
 
-    Methods found are ordered as :data:`~gnn_sparse.reports.grid.DEFAULT_METHODS`, then
+    Methods found are ordered as :data:`~gnn_sparse.reports.grid.METHOD_ORDER`, then
     alphabetically. An axis that the runs cannot tell (e.g. sparsities when only dense
     ran) falls back to the default grid's.
 
@@ -74,7 +77,7 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
         default_c = dst_c.most_common(1)[0][0] if dst_c else RunConfig().sparse.c
     if methods is None:
         found = {k.method for k in keys}
-        methods = [m for m in DEFAULT_METHODS if m in found] + sorted(found - set(DEFAULT_METHODS))
+        methods = [m for m in METHOD_ORDER if m in found] + sorted(found - set(METHOD_ORDER))
     if sparsities is None:
         sparsities = sorted({k.sparsity for k in keys if k.sparsity is not None}) or DEFAULT_SPARSITIES
     if seeds is None:
@@ -111,7 +114,7 @@ def evaluate_claims(dataset: str, runs: Sequence[Run], grid: dict) -> pd.DataFra
     """The paper's claims that the grid can test, with paired intervals and verdicts."""
     ok = [r for r in runs if not r.failed]
     image = task_name(runs) == "image classification"
-    claims = (claims_mod.image_claims if image else claims_mod.link_claims)(grid, dataset)
+    claims = claims_mod.image_claims(grid, dataset) if image else claims_mod.link_claims(grid, dataset, ok)
     protocol, differs = claims_mod.setup_note(ok, dataset)
     return claims_mod.evaluate(claims, runs, grid["seeds"], dataset=dataset, protocol=protocol, differs=differs)
 
@@ -146,7 +149,10 @@ def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
                   loaded: LoadedRuns, grid: dict | None = None,
                   claims: pd.DataFrame | None = None, study: pd.DataFrame | None = None) -> tuple[str, pd.DataFrame]:
     """``table.md`` text and the ``table.csv`` frame (one block of rows per metric, then the
-    paired differences)."""
+    paired differences). ``table.md`` also compares ADMM's dense pretraining with dense
+    training (:func:`~gnn_sparse.reports.tables.pretraining_summary`), and titles the
+    selected-epoch tables by how the runs chose their epoch (validation, or test under the
+    original protocol)."""
     sparsities = grid_sparsities(expected)
     table = paper_table(dataset)
     lines = [f"# {dataset}: {task_name(runs)}, method comparison", ""]
@@ -159,14 +165,17 @@ def render_tables(dataset: str, runs: Sequence[Run], expected: Sequence[RunKey],
               "Dense has no sparsity; its runs fill every column, as in the paper. "
               "`n/a`: not part of the grid (e.g. the DST-EE c sweep runs at one sparsity only).", ""]
     csv_blocks = []
+    on_test = {r.result.get("selection") for r in runs if not r.failed} == {"test"}
     for metric in METRICS:
         summary = summarise(runs, expected, metric.key)
         if metric.with_paper:
             summary = pd.concat([summary, reported_summary(dataset, sparsities)], ignore_index=True)
-        lines += [f"## {metric.title}", "", markdown_table(wide_text(summary, metric.digits)), ""]
+        title = metric.title.replace("at the best validation epoch", TEST_SELECTED) if on_test else metric.title
+        lines += [f"## {title}", "", markdown_table(wide_text(summary, metric.digits)), ""]
         csv_blocks.append(wide_numeric(summary, metric.key))
     if table is not None:
         lines += [f"Reported rows: {paper_note()}", ""]
+    lines += pretraining_markdown(pretraining_summary(runs, expected))
     if grid is not None:
         pairs = standard_pairs(runs, grid, _main_c(grid))
         lines += paired_markdown(pairs)

@@ -15,20 +15,25 @@ sparsity: its seeds fill every column, as the paper repeats the dense number.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import pandas as pd
 
-from gnn_sparse.reports.grid import RunKey
+from gnn_sparse.reports.grid import ADMM_ROWS, DENSE_METHOD, RunKey
 from gnn_sparse.reports.paper import reported_rows
-from gnn_sparse.reports.records import Run
+from gnn_sparse.reports.records import Run, pretrain_validation, validation_at
 
 METHOD_LABELS = {
-    "dense": "Dense", "admm": "Prune-from-dense (ADMM)", "dst-ee": "DST-EE", "rigl": "RigL",
+    "dense": "Dense", "admm": "Prune-from-dense (ADMM, original SGD)",
+    "admm-run": "Prune-from-dense (ADMM, run optimizer)", "dst-ee": "DST-EE", "rigl": "RigL",
     "set": "SET", "static": "Static sparse",
 }
-"""Display names as in the paper; an unknown method is shown by its own name."""
+"""Display names as in the paper (ADMM says which optimizer trained it: the original code's
+SGD, or the sparse runs' optimizer); an unknown method is shown by its own name."""
+REPORTED_LABELS = {"admm": "Prune-from-dense (ADMM)"}
+"""The paper's rows keep the paper's name (its ADMM is the original code's)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,8 @@ def reported_summary(dataset: str, sparsities: Sequence[float | None]) -> pd.Dat
         for sparsity in sparsities:
             value = row.accuracy.get(sparsity, float("nan"))
             rows.append({"source": "reported", "method": row.method, "c": None,
-                         "label": f"{METHOD_LABELS.get(row.method, row.method)} (reported)",
+                         "label": f"{REPORTED_LABELS.get(row.method, METHOD_LABELS.get(row.method, row.method))} "
+                                  "(reported)",
                          "sparsity": sparsity, "epochs": "" if row.epochs is None else str(row.epochs),
                          "mean": value, "std": float("nan"), "n": 1, "n_expected": 1, "n_failed": 0})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -192,3 +198,88 @@ def markdown_table(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join("" if v is None else str(v) for v in row) + " |")
     return "\n".join(lines)
+
+
+PRETRAINING_COLUMNS = ["method", "pretrain_epochs", "admm_val_mean", "admm_val_std", "admm_n", "dense_val_mean",
+                       "dense_val_std", "dense_n", "difference_mean", "difference_n", "dense_last_val_mean"]
+
+
+def pretraining_summary(runs: Iterable[Run], expected: Sequence[RunKey]) -> pd.DataFrame:
+    """How close ADMM's dense pretraining came to dense training, per ADMM row.
+
+    For each seed: the ADMM row's validation accuracy at its last pretraining epoch ``E``
+    (the ``history`` records of phase ``"pretrain"``; a seed's runs at several sparsities
+    share their pretraining, their mean is taken) and the dense run's validation accuracy at
+    the same epoch ``E`` of its own run. Then over seeds: both means and sample stds, the
+    mean paired difference ADMM - dense over the seeds that have both, and the dense runs'
+    validation accuracy at their last epoch (context: dense trains longer than ``E``).
+    Only expected, finished runs count; an ADMM row without pretraining epochs is left out.
+
+    Returns:
+        A frame with :data:`PRETRAINING_COLUMNS`, one row per ADMM row found (labels as
+        :func:`row_label`); empty when there is none.
+    """
+    wanted = set(expected)
+    runs = [r for r in runs if r.key in wanted and not r.failed]
+    dense = {r.key.seed: r.result for r in runs if r.key.method == DENSE_METHOD}
+    rows = []
+    for method in ADMM_ROWS:
+        per_seed: dict[int, list[tuple[int, float]]] = {}
+        for run in runs:
+            found = pretrain_validation(run.result) if run.key.method == method else None
+            if found is not None:
+                per_seed.setdefault(run.key.seed, []).append(found)
+        if not per_seed:
+            continue
+        admm = {seed: statistics.fmean(acc for _, acc in found) for seed, found in per_seed.items()}
+        at = {seed: validation_at(dense[seed], found[0][0]) if seed in dense else None
+              for seed, found in per_seed.items()}
+        dense_at = {seed: v for seed, v in at.items() if v is not None}
+        last = [validation_at(result, max(int(r["epoch"]) for r in result["history"]))
+                for seed, result in dense.items() if seed in per_seed and result.get("history")]
+        rows.append({
+            "method": row_label(method, None),
+            "pretrain_epochs": "/".join(str(e) for e in sorted({e for found in per_seed.values() for e, _ in found})),
+            **_stats("admm_val", list(admm.values())), "admm_n": len(admm),
+            **_stats("dense_val", list(dense_at.values())), "dense_n": len(dense_at),
+            "difference_mean": _stats("d", [admm[s] - dense_at[s] for s in dense_at])["d_mean"],
+            "difference_n": len(dense_at),
+            "dense_last_val_mean": _stats("x", [v for v in last if v is not None])["x_mean"],
+        })
+    return pd.DataFrame(rows, columns=PRETRAINING_COLUMNS)
+
+
+def _stats(prefix: str, values: list[float]) -> dict[str, float]:
+    return {f"{prefix}_mean": statistics.fmean(values) if values else math.nan,
+            f"{prefix}_std": statistics.stdev(values) if len(values) > 1 else math.nan}
+
+
+def pretraining_markdown(summary: pd.DataFrame) -> list[str]:
+    """The ``table.md`` section of :func:`pretraining_summary` (nothing without ADMM rows)."""
+    if summary.empty:
+        return []
+
+    def cell(mean, std, n):
+        if n == 0 or math.isnan(mean):
+            return "–"
+        return f"{mean:.2f} ± {'–' if math.isnan(std) else f'{std:.2f}'} (n={n})"
+
+    shown = pd.DataFrame({
+        "ADMM row": summary["method"],
+        "pretraining epochs": summary["pretrain_epochs"],
+        "ADMM val. acc. at the last pretraining epoch": [
+            cell(r.admm_val_mean, r.admm_val_std, r.admm_n) for r in summary.itertuples()],
+        "dense val. acc. at the same epoch": [
+            cell(r.dense_val_mean, r.dense_val_std, r.dense_n) for r in summary.itertuples()],
+        "ADMM - dense (paired)": ["–" if r.difference_n == 0 else f"{r.difference_mean:+.2f} (n={r.difference_n})"
+                                  for r in summary.itertuples()],
+        "dense val. acc. at its last epoch": ["–" if math.isnan(v) else f"{v:.2f}"
+                                              for v in summary["dense_last_val_mean"]],
+    })
+    return ["## ADMM's dense pretraining vs dense training (validation accuracy, %)", "",
+            "How well ADMM's dense pretraining trained the model it prunes: its validation accuracy after the "
+            "last pretraining epoch E, against the dense run's at epoch E of its own run (same seed), mean ± "
+            "sample std over seeds, and their mean paired difference. A seed's ADMM runs at different sparsities "
+            "share their pretraining (their mean is taken). The last column is the dense runs' validation "
+            "accuracy at their final epoch.", "",
+            markdown_table(shown), ""]

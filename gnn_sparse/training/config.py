@@ -6,6 +6,18 @@
 :mod:`gnn_sparse.training.config_groups`); it is built from, and written as, one flat dict
 (``RunConfig.from_dict({"dataset": "email-eu", "sparsity": 0.8})``, ``to_dict()``: the
 results JSON's ``config``, ``docs/results.md``).
+
+**Protocols.** ``protocol="sound"`` (the default) is this project's protocol: the split,
+features and selection as configured (chronological split, walk embeddings without the test
+events, best epoch on validation). ``protocol="original"`` is the paper's, as one switch:
+the original split (training and validation sampled from the older 80%,
+:func:`~gnn_sparse.data.split.original_split`), walk embeddings trained on the whole graph
+test events included (``leaky_embeddings``; ``encoder="twalk"`` only: the other encoders
+learn from the training graph, so for them ``original`` means the split and the
+selection), and the best epoch chosen on *test* accuracy (:attr:`RunConfig.selection`).
+:meth:`RunConfig.from_dict` fills in the split and the leaky embeddings it implies when they
+are not given; a given value that contradicts it (``split="chronological"``,
+``leaky_embeddings=False`` with twalk) is refused, not overridden.
 """
 from __future__ import annotations
 
@@ -27,12 +39,26 @@ from gnn_sparse.training.config_checks import (  # ConfigError & co. re-exported
     check_fields,
     check_int,
 )
-from gnn_sparse.training.config_groups import AdmmConfig, GroupedConfig, OptimConfig, SparsityConfig, require_set
+from gnn_sparse.training.config_groups import (
+    AdmmConfig,
+    GroupedConfig,
+    OptimConfig,
+    SparsityConfig,
+    method_label,
+    require_set,
+)
 
 __all__ = [
-    "MAX_SEED", "ConfigError", "OutOfSpaceError", "check_int",
+    "MAX_SEED", "ConfigError", "OutOfSpaceError", "check_int", "PROTOCOLS", "SELECTIONS",
     "LinkDataConfig", "LinkModelConfig", "WalkFeaturesConfig", "RunConfig", "config_differences",
 ]
+
+PROTOCOLS = ("sound", "original")
+"""``RunConfig.protocol``: this project's protocol, or the paper's (module docstring)."""
+SELECTIONS = {"sound": "val", "original": "test"}
+"""The split whose accuracy chooses the best epoch, per protocol (:attr:`RunConfig.selection`)."""
+IMPLIED_BY_PROTOCOL = ("split", "leaky_embeddings")
+"""The flat keys ``protocol="original"`` sets when they are not given (:meth:`RunConfig.from_dict`)."""
 
 _TWALK = TwalkParams()  # the walk and skip-gram defaults: one source for the API and the command line
 
@@ -157,8 +183,9 @@ class WalkFeaturesConfig:
 class RunConfig(GroupedConfig):
     """Everything that determines a link-prediction run's result (defaults:
     ``../shared/reference/protocol.md``), in groups: ``data``, ``network``, ``features``,
-    ``optim``, ``sparse``, ``admm``; plus ``seed`` and ``device`` (where the run happened;
-    not compared on resume).
+    ``optim``, ``sparse``, ``admm``; plus ``protocol`` (``sound`` or ``original``, the
+    paper's: see the module docstring), ``seed`` and ``device`` (where the run happened; not
+    compared on resume).
 
     Build it from flat options, ``RunConfig.from_dict({"method": "rigl", "sparsity": 0.8})``
     (:meth:`~gnn_sparse.training.config_groups.GroupedConfig.from_dict`); read it by group,
@@ -172,11 +199,13 @@ class RunConfig(GroupedConfig):
     optim: OptimConfig = field(default_factory=OptimConfig)
     sparse: SparsityConfig = field(default_factory=SparsityConfig)
     admm: AdmmConfig = field(default_factory=AdmmConfig)
+    protocol: str = "sound"
     seed: int = 0
     device: str = "cpu"
 
     def __post_init__(self):
         require_set(self.optim, self.sparse, self.admm)
+        check_choice("protocol", self.protocol, PROTOCOLS)
         check_int("seed", self.seed, 0, MAX_SEED)
         check_choice("sparsify", self.sparse.sparsify, tuple(SPARSIFY_SCOPES))
         encoder = self.network.encoder
@@ -185,16 +214,44 @@ class RunConfig(GroupedConfig):
                               "has only the fc layers")
         if self.features.leaky_embeddings and encoder != "twalk":
             raise ConfigError(f"--leaky-embeddings applies to --encoder twalk only, not {encoder!r}")
+        if self.protocol == "original":
+            if self.data.split != "original":
+                raise ConfigError(f"--protocol original uses the original split; --split {self.data.split} "
+                                  "conflicts with it")
+            if encoder == "twalk" and not self.features.leaky_embeddings:
+                raise ConfigError("--protocol original trains the walk embeddings on the whole graph; "
+                                  "--no-leaky-embeddings conflicts with it")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+        """:meth:`GroupedConfig.from_dict`, with the split and (twalk) the leaky embeddings
+        that ``protocol="original"`` implies filled in when ``values`` does not give them."""
+        if values.get("protocol") == "original":
+            implied = {"split": "original"}
+            if values.get("encoder", LinkModelConfig.encoder) == "twalk":
+                implied["leaky_embeddings"] = True
+            values = {**implied, **values}
+        return super().from_dict(values)
+
+    @property
+    def selection(self) -> str:
+        """``"val"``: the best epoch is chosen on validation accuracy; ``"test"`` under
+        ``protocol="original"``, as the paper's code did (:func:`~gnn_sparse.training.results.select_best`)."""
+        return SELECTIONS[self.protocol]
 
     def run_id(self) -> str:
-        """Default name of the run: dataset, method, encoder, sparsify scope, sparsity, seed."""
+        """Default name of the run: dataset, method (``admm-run`` for ADMM with the run's
+        optimizer), encoder, sparsify scope, sparsity, seed; ``-original`` at the end under
+        ``protocol="original"`` (runs of the sound protocol keep the names they always had)."""
         dataset = self.data.dataset
         data = Path(dataset).name if ("/" in dataset or Path(dataset).suffix) else dataset
         data = re.sub(r"[^A-Za-z0-9_.-]+", "_", data)
         sparse = self.sparse
         sparsity = 0.0 if sparse.method == "dense" else sparse.sparsity
         encoder = f"{self.network.encoder}-leaky" if self.features.leaky_embeddings else self.network.encoder
-        return f"{data}-{sparse.method}-{encoder}-{sparse.sparsify}-s{sparsity:g}-seed{self.seed}"
+        name = (f"{data}-{method_label(sparse, self.admm)}-{encoder}-{sparse.sparsify}-s{sparsity:g}"
+                f"-seed{self.seed}")
+        return f"{name}-original" if self.protocol == "original" else name
 
 
 NOT_COMPARED_ON_RESUME = ("device",)

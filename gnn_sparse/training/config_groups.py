@@ -21,6 +21,12 @@ from gnn_sparse.sparsity.rules import DST_EE_C, DST_EE_C_DECAY, DST_EE_C_DECAY_I
 from gnn_sparse.training.config_checks import MAX_COUNT, MAX_EPOCHS, ConfigError, check_fields
 
 SCHEDULES = ("cosine", "constant")
+ADMM_OPTIMIZERS = ("original", "run")
+"""``AdmmConfig.admm_optimizer``: the original code's SGD (lr 0.05, no momentum, its own
+per-phase decay) or the run's own optimizer and schedule (:mod:`baselines.link_prediction`)."""
+ADMM_RUN_OPTIMIZER = "admm-run"
+"""How run names and reports call ADMM with ``admm_optimizer="run"`` (:func:`method_label`);
+plain ``admm`` is ADMM with the original optimizer, as before the option existed."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,10 @@ class AdmmConfig:
 
     ``pretrain_epochs``, ``admm_epochs``, ``retrain_epochs`` (its run has their sum, not
     ``optim.epochs``); ``rho`` and ``rho_factor`` (``rho`` is multiplied by it at each Z/U
-    update). Defaults: link prediction's; the epochs may be ``None`` (the image runner's
-    per-dataset defaults).
+    update); ``admm_optimizer``: ``original`` (SGD lr 0.05 without momentum, the original
+    code's) or ``run`` (every phase uses the run's ``optim`` group, as the sparse methods do;
+    the run is then named ``admm-run``, :func:`method_label`). Defaults: link prediction's;
+    the epochs may be ``None`` (the image runner's per-dataset defaults).
     """
 
     pretrain_epochs: int | None = 20
@@ -114,13 +122,23 @@ class AdmmConfig:
     retrain_epochs: int | None = 20
     rho: float = 0.01
     rho_factor: float = 1.0
+    admm_optimizer: str = "original"
 
     UNSET: ClassVar[tuple[str, ...]] = ("pretrain_epochs", "admm_epochs", "retrain_epochs")
 
     def __post_init__(self):
         check_fields(self, ints={n: (0, MAX_EPOCHS) for n in self.UNSET}, reals=("rho", "rho_factor"),
                      rules=[("rho", lambda v: v > 0, "> 0"), ("rho_factor", lambda v: v > 0, "> 0")],
-                     unset=self.UNSET)
+                     choices={"admm_optimizer": ADMM_OPTIMIZERS}, unset=self.UNSET)
+
+
+def method_label(sparse: SparsityConfig, admm: AdmmConfig) -> str:
+    """The method as run names and reports tell it apart: ``sparse.method``, except
+    :data:`ADMM_RUN_OPTIMIZER` for ADMM with ``admm_optimizer="run"`` (so that both ADMM
+    variants can live in one results folder; ADMM with the original optimizer keeps ``admm``)."""
+    if sparse.method == "admm" and admm.admm_optimizer == "run":
+        return ADMM_RUN_OPTIMIZER
+    return sparse.method
 
 
 def require_set(*groups: Any) -> None:

@@ -41,6 +41,8 @@ class EpochLoop:
         metrics_file: where each finished epoch's record is appended as one JSON line
             (:mod:`~gnn_sparse.training.run_files`); ``None``: nowhere.
         started: ``time.perf_counter()`` when the run started (default: when :meth:`run` starts).
+        selection: the split whose accuracy picks the best epoch shown on the progress bar
+            (``"val"``; ``"test"`` under the original protocol).
     """
 
     method: Any
@@ -56,6 +58,7 @@ class EpochLoop:
     metrics_file: Path | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     elapsed_before: float = 0.0
+    selection: str = "val"
 
     def run(self, train_epoch: TrainEpoch, evaluate: Callable[[], dict[str, Any]],
             ckpt: dict[str, Any] | None = None, on_fresh_start: Callable[[], None] | None = None,
@@ -119,7 +122,7 @@ class EpochLoop:
                 }))
                 bar.update()
                 bar.set_postfix(loss=f"{record['train_loss']:.4f}", val_acc=f"{record['val']['accuracy']:.2f}",
-                                best=select_best(self.history)["epoch"] if phase.selectable else "-")
+                                best=select_best(self.history, self.selection)["epoch"] if phase.selectable else "-")
                 if on_epoch_end is not None:
                     on_epoch_end(record)
         bar.close()

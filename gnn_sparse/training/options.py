@@ -14,7 +14,15 @@ from typing import Sequence
 import torch
 
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
-from gnn_sparse.training.config import SKIPGRAM_BACKENDS, ConfigError, RunConfig, check_int
+from gnn_sparse.training.config import (
+    IMPLIED_BY_PROTOCOL,
+    PROTOCOLS,
+    SKIPGRAM_BACKENDS,
+    ConfigError,
+    RunConfig,
+    check_int,
+)
+from gnn_sparse.training.config_groups import ADMM_OPTIMIZERS
 from gnn_sparse.training.methods import METHODS
 from gnn_sparse.training.runner import RunOptions
 from gnn_sparse.utils.logs import LOG_LEVELS
@@ -50,10 +58,15 @@ def add_schedule_arguments(group, d: dict) -> None:
 
 
 def add_rho_arguments(group, d: dict) -> None:
-    """ADMM's penalty coefficient and its growth factor."""
+    """ADMM's penalty coefficient and its growth factor, and its optimizer."""
     group.add_argument("--rho", "--admm-rho", type=float, default=d["rho"], help="ADMM penalty coefficient rho > 0")
     group.add_argument("--rho-factor", "--admm-rho-factor", type=float, default=d["rho_factor"],
                        help="rho is multiplied by this at each Z/U update (1: constant)")
+    group.add_argument("--admm-optimizer", default=d["admm_optimizer"], choices=ADMM_OPTIMIZERS,
+                       help="original: SGD lr 0.05 without momentum or weight decay, lr x0.98 per epoch in "
+                            "pretraining and retraining, as the original code; run: every phase uses the "
+                            "sparse runs' optimizer (--lr, --momentum, --nesterov, --weight-decay) and "
+                            "--lr-schedule over the phase's epochs; the run is then named admm-run")
 
 
 def add_output_arguments(p: argparse.ArgumentParser, run_name_pattern: str) -> None:
@@ -79,6 +92,13 @@ def run_arguments() -> argparse.ArgumentParser:
     called."""
     d = DEFAULTS
     p = argparse.ArgumentParser(add_help=False)
+    protocol = p.add_argument_group("protocol")
+    protocol.add_argument("--protocol", default=d["protocol"], choices=PROTOCOLS,
+                          help="sound: the split, features and selection as set below (best epoch on "
+                               "validation); original: the paper's protocol in one switch: --split original, "
+                               "--leaky-embeddings (twalk only; the other encoders learn from the training "
+                               "graph) and the best epoch chosen on test accuracy; runs named '-original'; a "
+                               "conflicting --split or --no-leaky-embeddings is refused")
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=d["dataset"],
                       help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, ...; "
@@ -87,8 +107,9 @@ def run_arguments() -> argparse.ArgumentParser:
                       help="column roles of an edge-list file, e.g. 'src,dst,weight,time' (default: the registry's)")
     data.add_argument("--data-root", default=d["data_root"],
                       help="folder for downloads and processed splits (default: $GNN_SPARSE_DATA or ./datasets)")
-    data.add_argument("--split", default=d["split"], choices=["chronological", "original"],
-                      help="chronological (oldest/next/newest events) or the original, leaky protocol")
+    data.add_argument("--split", default=None, choices=["chronological", "original"],
+                      help="chronological (oldest/next/newest events) or the original, leaky protocol "
+                           f"(default: {d['split']}; original under --protocol original)")
     data.add_argument("--val-ratio", type=float, default=d["val_ratio"], help="fraction of events for validation")
     data.add_argument("--test-ratio", type=float, default=d["test_ratio"], help="fraction of events for test")
     data.add_argument("--neg-ratio", "--negatives-per-positive", type=float, default=d["neg_ratio"],
@@ -111,15 +132,18 @@ def run_arguments() -> argparse.ArgumentParser:
     admm = p.add_argument_group(
         "ADMM prune-from-dense (--method admm)",
         "dense pretraining, ADMM training, hard pruning to --sparsity (0: no pruning) and masked "
-        "retraining; SGD lr 0.05 without momentum or weight decay as the original, so --epochs, "
-        "--lr, --momentum, --weight-decay and --lr-schedule do not apply; the best epoch is chosen "
-        "among the retraining epochs")
+        "retraining; by default SGD lr 0.05 without momentum or weight decay as the original, so "
+        "--lr, --momentum, --weight-decay and --lr-schedule do not apply (they do with "
+        "--admm-optimizer run); --epochs never does: the run trains the three phases' epochs; the "
+        "best epoch is chosen among the retraining epochs")
     admm.add_argument("--pretrain-epochs", type=int, default=d["pretrain_epochs"],
-                      help="dense pretraining epochs (lr 0.05 x 0.98 per epoch)")
+                      help="dense pretraining epochs (original optimizer: lr 0.05 x 0.98 per epoch)")
     admm.add_argument("--admm-epochs", type=int, default=d["admm_epochs"],
-                      help="ADMM epochs (lr 0.05 constant; a Z/U update between consecutive ADMM epochs)")
+                      help="ADMM epochs (original optimizer: lr 0.05 constant; a Z/U update between "
+                           "consecutive ADMM epochs)")
     admm.add_argument("--retrain-epochs", type=int, default=d["retrain_epochs"],
-                      help="masked retraining epochs after hard pruning (lr 0.05 x 0.98 per epoch), >= 1")
+                      help="masked retraining epochs after hard pruning (original optimizer: lr 0.05 x 0.98 "
+                           "per epoch), >= 1")
     add_rho_arguments(admm, d)
 
     model = p.add_argument_group("model")
@@ -148,9 +172,10 @@ def run_arguments() -> argparse.ArgumentParser:
                               "variance, each step reads every in-edge of the sampled nodes (README 'Big graphs')")
 
     twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
-    twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d["leaky_embeddings"],
+    twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=None,
                        help="train the embedding on the whole graph, test edges included, as the original "
-                            "did (leaks test links; labelled '-leaky' in the run name and results)")
+                            "did (leaks test links; labelled '-leaky' in the run name and results); default: "
+                            "off, on under --protocol original")
     twalk.add_argument("--walks-per-node", type=int, default=d["walks_per_node"],
                        help="walks started at each node with an out-edge")
     twalk.add_argument("--walk-length", type=int, default=d["walk_length"], help="maximum steps per walk")
@@ -214,6 +239,8 @@ def configs_from_args(args: argparse.Namespace, config_cls=RunConfig) -> list:
     from the parsed options: one flag per flat key (validated: raises :class:`ConfigError`)."""
     keys = {key for group in config_cls.groups().values() for key in group} - {"seed", "method_options"}
     values = {key: getattr(args, key) for key in keys}
+    # not given on the command line: the config's default, or what --protocol implies
+    values = {k: v for k, v in values.items() if not (v is None and k in IMPLIED_BY_PROTOCOL)}
     options = parse_method_options(args.method_option)
     return [config_cls.from_dict({**values, "method_options": options, "seed": seed})
             for seed in dict.fromkeys(args.seed)]

@@ -38,16 +38,23 @@ INDEX_KEYS = ("run_id", "file", "method", "dataset", "sparsity", "seed", "best_e
               "wall_time_s", "device", "finished_at")
 
 
-def select_best(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The epoch record with the highest validation accuracy (ties: higher AUC, then the
-    earlier epoch) among epochs of selectable phases."""
+SELECTION_SPLITS = ("val", "test")
+
+
+def select_best(history: Sequence[dict[str, Any]], on: str = "val") -> dict[str, Any]:
+    """The epoch record with the highest accuracy on split ``on`` (ties: higher AUC on that
+    split, then the earlier epoch) among epochs of selectable phases. ``on="val"`` is
+    model selection; ``on="test"`` is the original code's selection (``protocol="original"``),
+    which reports an optimistic number."""
+    if on not in SELECTION_SPLITS:
+        raise ValueError(f"select_best: on must be one of {', '.join(SELECTION_SPLITS)}, got {on!r}")
     candidates = [r for r in history if r["selectable"]]
     if not candidates:
         raise ValueError("no epoch of a selectable phase was trained")
 
     def key(r):
-        auc = r["val"]["auc"]
-        return (r["val"]["accuracy"], float("-inf") if auc is None else auc)
+        auc = r[on]["auc"]
+        return (r[on]["accuracy"], float("-inf") if auc is None else auc)
 
     best = candidates[0]
     for record in candidates[1:]:
@@ -73,14 +80,16 @@ def library_versions() -> dict[str, str]:
 def build_results(*, run_id: str, config: dict[str, Any], method_name: str, target_sparsity: float,
                   dataset: dict[str, Any], history: list[dict[str, Any]], layer_sparsity: dict[str, float],
                   method_report: dict[str, Any], wall_time_s: float, device: str,
-                  extra: dict[str, Any]) -> dict[str, Any]:
+                  extra: dict[str, Any], selection: str = "val") -> dict[str, Any]:
     """Assemble the results dict: the required keys first, then details.
 
-    Test metrics are those of the best epoch chosen on validation (:func:`select_best`);
-    ``best_test_accuracy`` is the highest test accuracy of any selectable epoch, the number
-    the original code reported (it selected on test).
+    ``best_epoch`` and its metrics (``test_accuracy``, ``val_accuracy``, ...) are those of
+    the best epoch chosen on ``selection`` (:func:`select_best`; ``"val"``, or ``"test"``
+    under the original protocol), recorded as ``selection``; ``best_test_accuracy`` is the
+    highest test accuracy of any selectable epoch, the number the original code reported
+    (it selected on test), whatever ``selection`` is.
     """
-    best = select_best(history)
+    best = select_best(history, selection)
     best_test = max((r for r in history if r["selectable"]), key=lambda r: r["test"]["accuracy"])
     results = {
         "method": method_name,
@@ -103,6 +112,7 @@ def build_results(*, run_id: str, config: dict[str, Any], method_name: str, targ
         "val_auc": best["val"]["auc"],
         "val_ap": best["val"]["ap"],
         "best_test_epoch": best_test["epoch"],
+        "selection": selection,
         "dataset_info": dataset,
         **{k: v for k, v in method_report.items() if k != "exploration_rate"},
         "epoch_time_s": [r["time_s"] for r in history],

@@ -3,7 +3,9 @@
 Per epoch: fresh training negatives (seeded by ``(seed, epoch)``), one pass over the
 training pairs, the LR-scheduler step, validation and test evaluation, then an atomic
 checkpoint (model, optimizer, scheduler, method state, RNG states, the epoch log). The best
-epoch is chosen on validation accuracy (ties: AUC) and its test metrics are reported.
+epoch is chosen on validation accuracy (ties: AUC) and its test metrics are reported; under
+``protocol="original"`` it is chosen on test accuracy, as the paper's code did
+(``config.selection``, recorded as ``selection`` with ``protocol`` in the results).
 
 A run is identified by ``run_id`` (default :meth:`RunConfig.run_id`). A finished run (its
 results JSON exists with the same config) is not redone unless ``force``; ``resume``
@@ -146,7 +148,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
 
         loop = EpochLoop(method, model, dp, steps_per_epoch, shuffle, checkpoint_path(options.results_dir, run_id),
                          {"run_id": run_id, "config": config.to_dict()}, desc=run_id, quiet=options.quiet,
-                         started=started, metrics_file=metrics_path(options.results_dir, run_id))
+                         started=started, metrics_file=metrics_path(options.results_dir, run_id),
+                         selection=config.selection)
 
         def train_one(train_model, optimizer, epoch: int) -> dict[str, Any]:
             pairs, labels = ds.resample_train_negatives(np.random.default_rng([config.seed, epoch]))
@@ -182,7 +185,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             target_sparsity=method.target_sparsity, dataset=_dataset_info(ds, graphs), history=history,
             layer_sparsity=layer_sparsity(model, config.sparse.sparsify), method_report=report,
             wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
-            extra={"encoder_refresh": ("fixed" if node_features is not None else
+            selection=config.selection,
+            extra={"protocol": config.protocol, "encoder_refresh": ("fixed" if node_features is not None else
                                        "sampled" if training_graph.sampled else ENCODER_REFRESH),
                    "training_graph": {**training_graph.describe(),
                                       "sampler": None if sampler is None else sampler.backend},

@@ -24,7 +24,7 @@ from gnn_sparse.training.config_checks import (
     check_fields,
     check_int,
 )
-from gnn_sparse.training.config_groups import AdmmConfig, GroupedConfig, OptimConfig, SparsityConfig
+from gnn_sparse.training.config_groups import AdmmConfig, GroupedConfig, OptimConfig, SparsityConfig, method_label
 from gnn_sparse.vision.layers import CNN_SPARSIFY_SCOPES
 
 IMAGE_DATASETS = ("digits", "cifar10", "cifar100")
@@ -99,7 +99,8 @@ class ImageRunConfig(GroupedConfig):
     Build it from flat options, ``ImageRunConfig.from_dict({"method": "rigl", "epochs": 2})``.
     ``sparse.sparsify``: ``rigl`` (every Conv/Linear weight but the first layer, RigL's
     convention) or ``all`` (the first layer too); ``sparse.distribution`` defaults to ``erk``.
-    ADMM uses its own optimizer (SGD lr 0.05, no momentum or weight decay, as the original).
+    ADMM uses its own optimizer (SGD lr 0.05, no momentum or weight decay, as the original)
+    unless ``admm_optimizer="run"``.
     ``None`` values take their dataset's default in :meth:`resolved`.
     """
 
@@ -139,7 +140,7 @@ class ImageRunConfig(GroupedConfig):
         sparse, net = cfg.sparse, cfg.network
         sparsity = 0.0 if sparse.method == "dense" else sparse.sparsity
         model = net.model if net.width == DEFAULT_WIDTH[net.model] else f"{net.model}w{net.width}"
-        name = f"{cfg.data.dataset}-{sparse.method}-{model}-{sparse.sparsify}-s{sparsity:g}-seed{cfg.seed}"
+        name = f"{cfg.data.dataset}-{method_label(sparse, cfg.admm)}-{model}-{sparse.sparsify}-s{sparsity:g}-seed{cfg.seed}"
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 

@@ -62,9 +62,9 @@ def image_run_arguments() -> argparse.ArgumentParser:
     admm = p.add_argument_group(
         "ADMM prune-from-dense (--method admm)",
         "the link-prediction baseline unchanged: dense pretraining, ADMM training, hard pruning to "
-        "--sparsity and masked retraining, SGD lr 0.05 without momentum or weight decay as the original, "
-        "so --epochs, --lr, --momentum, --weight-decay and --lr-schedule do not apply; the best epoch "
-        "is chosen among the retraining epochs")
+        "--sparsity and masked retraining, by default SGD lr 0.05 without momentum or weight decay as the "
+        "original, so --lr, --momentum, --weight-decay and --lr-schedule do not apply (they do with "
+        "--admm-optimizer run); --epochs never does; the best epoch is chosen among the retraining epochs")
     admm.add_argument("--pretrain-epochs", type=int, default=None,
                       help=f"dense pretraining epochs; default: {_per_dataset('pretrain_epochs')}")
     admm.add_argument("--admm-epochs", type=int, default=None,

@@ -15,10 +15,9 @@ SHARED = {
     "optim": ["epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "lr_schedule"],
     "sparse": ["method", "sparsity", "sparsify", "distribution", "update_interval", "end_fraction", "drop_fraction",
                "drop_schedule", "c", "c_decay", "c_decay_interval", "eps", "exploitation_probe", "method_options"],
-    "admm": ["pretrain_epochs", "admm_epochs", "retrain_epochs", "rho", "rho_factor"],
-    "seed": ["seed"],
-    "device": ["device"],
+    "admm": ["pretrain_epochs", "admm_epochs", "retrain_epochs", "rho", "rho_factor", "admm_optimizer"],
 }
+TOP = {"seed": ["seed"], "device": ["device"]}
 LINK_GROUPS = {
     "data": ["dataset", "columns", "data_root", "split", "val_ratio", "test_ratio", "neg_ratio", "directed"],
     "network": ["encoder", "embedding_dim", "hidden_dim", "out_dim", "num_layers", "fc_hidden", "num_neighbors",
@@ -26,11 +25,14 @@ LINK_GROUPS = {
     "features": ["leaky_embeddings", "walks_per_node", "walk_length", "walk_dt", "skipgram_window",
                  "skipgram_negatives", "skipgram_epochs", "skipgram_workers", "skipgram_backend"],
     **SHARED,
+    "protocol": ["protocol"],
+    **TOP,
 }
 IMAGE_GROUPS = {
     "data": ["dataset", "cifar_root", "val_size", "split_seed", "augment"],
     "network": ["model", "width"],
     **SHARED,
+    **TOP,
 }
 
 

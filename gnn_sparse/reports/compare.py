@@ -313,7 +313,10 @@ def _grid_arguments(p: argparse.ArgumentParser, *, defaults: bool) -> None:
                       help="sparsities at which DST-EE runs at every --c-values (elsewhere only at --c); "
                            "'all' for every sparsity" + (recorded or " (default: the highest sparsity)"))
     grid.add_argument("--reports-dir", default="reports",
-                      help="the report goes to REPORTS_DIR/<dataset>/ (default: reports)")
+                      help="the report goes to REPORTS_DIR/REPORT_NAME/ (default: reports)")
+    grid.add_argument("--report-name", default=None, type=_report_name,
+                      help="the report's folder (default: the dataset's name, plus '-original' for runs of "
+                           "--protocol original), e.g. to keep a grid with another --update-interval apart")
 
 
 def dataset_of(argv: Sequence[str]) -> str:
@@ -374,6 +377,20 @@ def _command(argv: Sequence[str]) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _report_name(name: str) -> str:
+    """argparse type of ``--report-name``: one folder name, no path."""
+    if not name or name in (".", "..") or _safe_name(name) != name:
+        raise argparse.ArgumentTypeError(f"{name!r} is not a plain folder name (letters, digits, '_', '.', '-')")
+    return name
+
+
+def report_folder(args: argparse.Namespace, dataset: str, protocol: str | None) -> Path:
+    """``REPORTS_DIR/REPORT_NAME``: ``--report-name``, else the dataset's name, with
+    ``-original`` for the original protocol so both protocols' reports live side by side."""
+    name = args.report_name or _safe_name(dataset) + ("-original" if protocol == "original" else "")
+    return Path(args.reports_dir) / name
 
 
 def _safe_name(dataset: str) -> str:
@@ -490,7 +507,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
     manifest = save_manifest(args.results_dir, dataset, manifest)  # with other grids' sessions
 
     grid = manifest["grid"]
-    out = Path(args.reports_dir) / _safe_name(dataset)
+    out = report_folder(args, dataset, grid.get("protocol"))
     try:
         write_report(args.results_dir, dataset, out, grid["methods"], grid["sparsities"], grid["seeds"],
                      grid["c_values"], command, c_sparsities=grid["c_sparsities"], default_c=grid["default_c"],
@@ -547,7 +564,8 @@ def report_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv:
     pick = lambda given, name: given if given is not None else grid.get(name)  # noqa: E731
     c_values = pick(args.c_values, "c_values")
     c_sparsities, default_c = grid.get("c_sparsities"), grid.get("default_c")
-    out = Path(args.reports_dir) / _safe_name(dataset)
+    protocols = list(protocols_found(args.results_dir, dataset))
+    out = report_folder(args, dataset, grid.get("protocol") or (protocols[0] if len(protocols) == 1 else None))
     try:
         if args.c_sparsity is not None:
             sparsities = pick(args.sparsities, "sparsities") or list(args.c_sparsity)

@@ -213,8 +213,19 @@ def test_compare_passes_the_original_protocol_through(tmp_path, capsys, tiny_gra
     (run,) = load_runs(tmp_path / "results", "synthetic").runs
     assert (run.result["protocol"], run.result["selection"], run.result["config"]["split"]) == \
         ("original", "test", "original")
-    readme = (tmp_path / "reports" / "synthetic" / "table.md").read_text()
+    readme = (tmp_path / "reports" / "synthetic-original" / "table.md").read_text()  # beside the sound one
     assert "at the best test epoch" in readme
+    assert not (tmp_path / "reports" / "synthetic").exists()
     capsys.readouterr()
     assert _compare(tmp_path, "--methods", "dense") == 2  # sound into the original protocol's folder
     assert "made under --protocol original" in capsys.readouterr().err
+    # report finds the protocol in the runs; --report-name names the folder
+    assert main(["report", "--results-dir", str(tmp_path / "results"), "--reports-dir", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "synthetic-original" / "table.md").is_file()
+    assert main(["report", "--results-dir", str(tmp_path / "results"), "--reports-dir", str(tmp_path / "again"),
+                 "--report-name", "synthetic-t60"]) == 0
+    assert (tmp_path / "again" / "synthetic-t60" / "claims.csv").is_file()
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["report", "--results-dir", str(tmp_path / "results"), "--report-name", "../escape"])
+    assert "is not a plain folder name" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any, ClassVar
 
+from gnn_sparse.sparsity.exploration import EXPLORATION_VARIANTS
 from gnn_sparse.sparsity.rules import DST_EE_C, DST_EE_C_DECAY, DST_EE_C_DECAY_INTERVAL, DST_EE_EPS
 from gnn_sparse.training.config_checks import MAX_COUNT, MAX_EPOCHS, ConfigError, check_fields
 
@@ -69,7 +70,10 @@ class SparsityConfig:
     (``uniform`` or ``erk`` over the layers); mask updates every ``update_interval`` steps
     until ``end_fraction`` of the steps, moving ``drop_fraction`` (``drop_schedule``) of the
     active weights; DST-EE's ``c`` x ``c_decay`` every ``c_decay_interval`` steps and
-    ``eps``; ``exploitation_probe``: measure the exploitation degree :math:`L_g` of every
+    ``eps``; ``exploration``: the variant of DST-EE's grow rule (``paper``: Eq. 1;
+    ``normalized``, ``ucb`` with ``c``, ``quota`` with ``exploration_rho``:
+    :mod:`gnn_sparse.sparsity.exploration`; runs of a variant are named ``dst-ee-<variant>``);
+    ``exploitation_probe``: measure the exploitation degree :math:`L_g` of every
     mask update (one extra forward pass per update, :mod:`gnn_sparse.sparsity.exploitation`;
     off for timing runs; it does not change training); ``method_options``: extra options of
     a plug-in method. Defaults: link prediction's; ``update_interval`` may be ``None`` (the
@@ -88,6 +92,8 @@ class SparsityConfig:
     c_decay: float = DST_EE_C_DECAY
     c_decay_interval: int = DST_EE_C_DECAY_INTERVAL
     eps: float = DST_EE_EPS
+    exploration: str = "paper"
+    exploration_rho: float = 0.25
     exploitation_probe: bool = True
     method_options: dict[str, Any] = field(default_factory=dict)
 
@@ -101,8 +107,13 @@ class SparsityConfig:
                             ("drop_fraction", lambda v: 0 <= v <= 1, "in [0, 1]"),
                             ("c", lambda v: v >= 0, ">= 0"),
                             ("c_decay", lambda v: 0 < v <= 1, "in (0, 1]"),
-                            ("eps", lambda v: v > 0, "> 0")],
-                     choices={"drop_schedule": SCHEDULES, "distribution": ("uniform", "erk")}, unset=self.UNSET)
+                            ("eps", lambda v: v > 0, "> 0"),
+                            ("exploration_rho", lambda v: 0 <= v <= 1, "in [0, 1]")],
+                     choices={"drop_schedule": SCHEDULES, "distribution": ("uniform", "erk"),
+                              "exploration": EXPLORATION_VARIANTS}, unset=self.UNSET)
+        if self.exploration != "paper" and self.method != "dst-ee":
+            raise ConfigError(f"exploration {self.exploration!r} is a variant of DST-EE's grow rule; method "
+                              f"{self.method!r} has none (use method dst-ee)")
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,8 @@ def method_label(sparse: SparsityConfig, admm: AdmmConfig) -> str:
     variants can live in one results folder; ADMM with the original optimizer keeps ``admm``)."""
     if sparse.method == "admm" and admm.admm_optimizer == "run":
         return ADMM_RUN_OPTIMIZER
+    if sparse.method == "dst-ee" and sparse.exploration != "paper":
+        return f"dst-ee-{sparse.exploration}"
     return sparse.method
 
 

@@ -272,7 +272,8 @@ def build_method(config: MethodConfig) -> Method:
 def _dst_ee(config: MethodConfig) -> Method:
     sparse = config.sparse
     return SparseMethod(config, DSTEE, c=sparse.c, eps=sparse.eps, c_decay=sparse.c_decay,
-                        c_decay_interval=sparse.c_decay_interval)
+                        c_decay_interval=sparse.c_decay_interval, exploration=sparse.exploration,
+                        rho=sparse.exploration_rho)
 
 
 register_method("dense", Method)

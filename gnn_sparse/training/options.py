@@ -14,6 +14,7 @@ from typing import Sequence
 import torch
 
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
+from gnn_sparse.sparsity.exploration import EXPLORATION_VARIANTS
 from gnn_sparse.training.config import (
     IMPLIED_BY_PROTOCOL,
     PROTOCOLS,
@@ -50,6 +51,13 @@ def add_schedule_arguments(group, d: dict) -> None:
                        metavar="STEPS", help="... every this many steps")
     group.add_argument("--eps", "--exploration-eps", type=float, default=d["eps"],
                        help="DST-EE epsilon in c ln(t) / (N + eps)")
+    group.add_argument("--exploration", default=d["exploration"], choices=list(EXPLORATION_VARIANTS),
+                       help="DST-EE's grow rule: paper (Eq. 1), normalized (|grad| / layer scale + the Eq. 1 "
+                            "bonus, with --c), ucb (gradient percentile + c sqrt(ln q / (N + 1)), with --c), "
+                            "quota (a fraction --exploration-rho of each update's growth to the least-visited "
+                            "weights, the rest RigL); the variants grow zero-gradient weights last")
+    group.add_argument("--exploration-rho", type=float, default=d["exploration_rho"], metavar="RHO",
+                       help="--exploration quota: the fraction of growth slots for the least-visited weights")
     group.add_argument("--method-option", action="append", default=[], metavar="KEY=VALUE",
                        help="extra option of a plug-in method (repeatable; VALUE parsed as JSON if possible)")
     group.add_argument("--exploitation-probe", action=argparse.BooleanOptionalAction, default=d["exploitation_probe"],

@@ -160,3 +160,33 @@ def test_rigl_is_untouched_by_the_variants():
     for x, y in batches(model, n=30):
         train_step(model, opt, rigl, x, y)
     assert rigl.history and all("layers" in r for r in rigl.history)
+
+
+def test_the_run_config_names_and_checks_a_variant():
+    from gnn_sparse.training import ConfigError, RunConfig
+
+    config = RunConfig.from_dict({"dataset": "toy", "method": "dst-ee", "exploration": "quota", "exploration_rho": 0.5})
+    assert config.run_id() == "toy-dst-ee-quota-gcn-fc-s0.9-seed0"
+    assert RunConfig.from_dict({"dataset": "toy", "method": "dst-ee"}).run_id() == "toy-dst-ee-gcn-fc-s0.9-seed0"
+    with pytest.raises(ConfigError, match="is a variant of DST-EE's grow rule; method 'rigl' has none"):
+        RunConfig.from_dict({"method": "rigl", "exploration": "ucb"})
+    with pytest.raises(ConfigError, match="exploration_rho must be in"):
+        RunConfig.from_dict({"exploration": "quota", "exploration_rho": 1.5})
+    with pytest.raises(ConfigError, match="exploration"):
+        RunConfig.from_dict({"exploration": "greedy"})
+
+
+def test_a_variant_trains_through_the_runner(tmp_path):
+    """`--method dst-ee --exploration ucb` end to end on a tiny graph: the grow rule is the variant's."""
+    from gnn_sparse.cli import main
+
+    argv = ["--dataset", "synthetic", "--method", "dst-ee", "--exploration", "ucb", "--c", "0.3", "--epochs", "2",
+            "--batch-size", "128", "--update-interval", "5", "--threads", "1", "--quiet",
+            "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    import json
+
+    result = json.loads((tmp_path / "synthetic-dst-ee-ucb-gcn-fc-s0.9-seed0.json").read_text())
+    assert result["config"]["exploration"] == "ucb"
+    updates = [r for r in result["exploration_history"] if "layers" in r]
+    assert updates and all("slots_zero_grad" in layer for r in updates for layer in r["layers"].values())

@@ -14,7 +14,8 @@ REPORTS = Path(__file__).resolve().parents[2] / "docs" / "reports"
 SHARED = {
     "optim": ["epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "lr_schedule"],
     "sparse": ["method", "sparsity", "sparsify", "distribution", "update_interval", "end_fraction", "drop_fraction",
-               "drop_schedule", "c", "c_decay", "c_decay_interval", "eps", "exploitation_probe", "method_options"],
+               "drop_schedule", "c", "c_decay", "c_decay_interval", "eps", "exploration", "exploration_rho",
+               "exploitation_probe", "method_options"],
     "admm": ["pretrain_epochs", "admm_epochs", "retrain_epochs", "rho", "rho_factor", "admm_optimizer"],
 }
 TOP = {"seed": ["seed"], "device": ["device"]}

@@ -32,6 +32,7 @@ def _error_line(capsys):
     (["--sparsity", "-0.5"], "--sparsity must be in [0, 1)"),
     (["--epochs", "0"], "--epochs must be an integer in [1, "),
     (["--batch-size", "0"], "--batch-size must be an integer in [1, "),
+    (["--ranking-negatives", "-1"], "--ranking-negatives must be an integer in [0, 65536], got -1"),
     (["--dataset", "no-such-graph"], "unknown dataset 'no-such-graph'"),
     (["--device", "gpu"], "unknown device 'gpu'"),
     (["--method-option", "rho"], "KEY=VALUE"),

@@ -19,7 +19,9 @@ several positives, as in the original pipeline):
 A negative is never a pair that is an edge anywhere in the graph (all splits, any time; in
 either direction unless ``directed=True``) and never a self-pair. Validation and test
 negatives are fixed by the seed; training negatives can be redrawn each epoch with
-:meth:`TemporalLinkDataset.resample_train_negatives`.
+:meth:`TemporalLinkDataset.resample_train_negatives`. For ranking evaluation,
+:meth:`TemporalLinkDataset.ranking_negatives` draws many negatives per validation and test
+positive, fixed by the seed too (:mod:`gnn_sparse.data.ranking`).
 """
 from __future__ import annotations
 
@@ -33,9 +35,15 @@ from torch_geometric.data import Data
 from gnn_sparse.data.negatives import sample_negatives
 from gnn_sparse.data.pairs import keys_to_edge_index, unique_pairs
 from gnn_sparse.data.parse import EdgeList
+from gnn_sparse.data.ranking import ValidDestinations, sample_ranking_negatives
 from gnn_sparse.data.split import SPLITS, chronological_split, original_split
 
 SPLIT_NAMES = ("train", "val", "test")
+RANKED_SPLITS = ("val", "test")
+SEED_STREAMS = {"split": 0, "train": 1, "val": 2, "test": 3, "ranking_val": 4, "ranking_test": 5}
+"""Child ``i`` of ``np.random.SeedSequence(seed)`` draws stream ``name`` (``SeedSequence.spawn``
+order): independent streams, so changing one option (``neg_ratio``, the number of ranking
+negatives) does not change what the others draw."""
 
 
 def build_splits(
@@ -66,7 +74,7 @@ def build_splits(
     n = edges.num_nodes
     order = np.argsort(edges.time, kind="stable")
     src, dst, time = edges.src[order], edges.dst[order], edges.time[order]
-    split_rng, *neg_rngs = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    split_rng, *neg_rngs = (np.random.default_rng(_seed_stream(seed, name)) for name in ("split", *SPLIT_NAMES))
     if split == "chronological":
         indices = chronological_split(len(src), val_ratio, test_ratio)
     else:
@@ -104,6 +112,7 @@ class TemporalLinkDataset:
         num_events: temporal edges (events) after parsing.
         directed: whether message-passing graphs and forbidden pairs keep direction.
         neg_ratio: negatives per positive.
+        seed: the seed of the split and of every negative (:data:`SEED_STREAMS`).
         time_column: the file's 1-based column read as time; ``None`` when the file has no
             time column (its order is the time) or the graph is ``synthetic``.
         time_constant: whether every event has the same time (then the chronological split
@@ -128,8 +137,10 @@ class TemporalLinkDataset:
         directed: bool = False,
         neg_ratio: float = 1.0,
         time_column: int | None = None,
+        seed: int = 0,
     ):
         self.name = name
+        self.seed = seed
         self.time_column = time_column
         self.sha256 = sha256
         self.source_path = Path(source_path) if source_path is not None else None
@@ -215,6 +226,28 @@ class TemporalLinkDataset:
         neg = sample_negatives(self._train_pos.numpy(), self.num_nodes, self._forbidden, rng, self.neg_ratio)
         return _labelled(self._train_pos, torch.from_numpy(neg))
 
+    def ranking_negatives(self, k: int) -> dict[str, torch.Tensor]:
+        """``k`` fixed negatives per positive of the validation and test splits, for ranking.
+
+        Each positive ``(u, v)`` gets ``k`` distinct destinations ``v'`` drawn uniformly among
+        the nodes that never form an edge ``(u, v')`` (nor ``v' = u``), ``-1`` in the slots of
+        a source with fewer valid destinations (:mod:`gnn_sparse.data.ranking`). The draw
+        depends on the dataset's seed, the split and ``k`` only, so every model and method
+        run on this split is ranked against the same negatives.
+
+        Returns:
+            ``{"val": [P_val, k], "test": [P_test, k]}`` destinations (``int32``), row ``i``
+            for positive ``i``, the column ``i`` of ``<split>.edge_label_index``.
+        """
+        destinations = ValidDestinations.from_forbidden(torch.from_numpy(self._forbidden), self.num_nodes)
+        out = {}
+        for split in RANKED_SPLITS:
+            data = getattr(self, split)
+            positives = data.edge_label_index[:, data.edge_label == 1]
+            seed = int(_seed_stream(self.seed, f"ranking_{split}").generate_state(1, np.uint64)[0])
+            out[split] = sample_ranking_negatives(positives, destinations, k, torch.Generator().manual_seed(seed))
+        return out
+
     def __repr__(self) -> str:
         sizes = ", ".join(
             f"{s}={int(getattr(self, s).edge_label.sum())}+/{int((getattr(self, s).edge_label == 0).sum())}-"
@@ -222,6 +255,11 @@ class TemporalLinkDataset:
         )
         return (f"{type(self).__name__}(name={self.name!r}, num_nodes={self.num_nodes}, "
                 f"num_events={self.num_events}, directed={self.directed}, {sizes})")
+
+
+def _seed_stream(seed: int, name: str) -> np.random.SeedSequence:
+    """The seed sequence of stream ``name`` (:data:`SEED_STREAMS`)."""
+    return np.random.SeedSequence(seed, spawn_key=(SEED_STREAMS[name],))
 
 
 def _readonly(array: torch.Tensor | np.ndarray) -> np.ndarray:

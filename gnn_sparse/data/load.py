@@ -207,4 +207,4 @@ def _dataset(name, sha256, source, num_nodes, num_events, arrays, options, time_
                for k, v in arrays.items()}
     return TemporalLinkDataset(name, sha256, source, num_nodes, num_events, tensors,
                                directed=options["directed"], neg_ratio=options["neg_ratio"],
-                               time_column=time_column)
+                               time_column=time_column, seed=options["seed"])

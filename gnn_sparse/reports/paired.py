@@ -165,13 +165,20 @@ def stronger_side(runs: Iterable[Run], sides: Sequence[Side], sparsity: float | 
     return best
 
 
-PAIRED_METRIC = "test_accuracy"
-"""The metric of the paired section: the paper's (test accuracy at the selected epoch)."""
+PAIRED_METRICS = ("test_accuracy", "test_mrr")
+"""The metrics of the paired section, both at the selected epoch: the paper's test accuracy,
+then the ranking metric test MRR (only when some run of the grid has it: runs older than the
+ranking metrics have none)."""
+
+METRIC_UNITS = {"test_accuracy": ("test accuracy (points)", "points", 2), "test_mrr": ("test MRR", "MRR", 4)}
+"""How each paired metric is shown: ``(section title, column unit, decimals)``."""
 
 
-def standard_pairs(runs: Iterable[Run], grid: dict, default_c: float | None) -> list[PairedDifference]:
-    """DST-EE (its main ``c``) minus RigL, ADMM (each of its rows) and dense at every sparsity
-    of the grid, for each of those methods the grid has."""
+def standard_pairs(runs: Iterable[Run], grid: dict, default_c: float | None,
+                   metrics: Sequence[str] = PAIRED_METRICS) -> list[PairedDifference]:
+    """DST-EE (its main ``c``) minus RigL, ADMM (each of its rows) and dense at every sparsity of the grid,
+    for each of those methods the grid has, for each of ``metrics`` (the first always, the
+    others when some run has them)."""
     from gnn_sparse.reports.grid import EXPLORATION_METHOD
 
     runs = list(runs)
@@ -179,8 +186,9 @@ def standard_pairs(runs: Iterable[Run], grid: dict, default_c: float | None) -> 
         return []
     dst = Side(EXPLORATION_METHOD, default_c)
     others = [Side(m) for m in ("rigl", *ADMM_ROWS, DENSE_METHOD) if m in grid["methods"]]
-    return [paired_difference(runs, dst, other, s, grid["seeds"], PAIRED_METRIC)
-            for other in others for s in grid["sparsities"]]
+    shown = [m for i, m in enumerate(metrics) if i == 0 or any(metric_value(r, m) is not None for r in runs)]
+    return [paired_difference(runs, dst, other, s, grid["seeds"], metric)
+            for metric in shown for other in others for s in grid["sparsities"]]
 
 
 def interval_text(pair: PairedDifference, digits: int = 2) -> str:
@@ -194,41 +202,51 @@ def interval_text(pair: PairedDifference, digits: int = 2) -> str:
 
 
 def paired_markdown(pairs: Sequence[PairedDifference]) -> list[str]:
-    """The ``table.md`` section: a cell per comparison and sparsity, then the per-seed differences."""
+    """The ``table.md`` sections, one per metric (:data:`METRIC_UNITS`): a cell per comparison
+    and sparsity, then the per-seed differences."""
     import pandas as pd
 
     from gnn_sparse.reports.tables import markdown_table, sparsity_header
 
-    if not pairs:
-        return []
-    labels = list(dict.fromkeys(p.label for p in pairs))
-    headers = list(dict.fromkeys(sparsity_header(p.sparsity) for p in pairs))
-    cells = {(p.label, sparsity_header(p.sparsity)): interval_text(p) for p in pairs}
-    wide = pd.DataFrame([[label, *(cells.get((label, h), "n/a") for h in headers)] for label in labels],
-                        columns=["difference (points)", *headers])
-    seeds = pd.DataFrame([[p.label, sparsity_header(p.sparsity), p.per_seed_text() or "–", p.dropped_text() or "–"]
-                          for p in pairs], columns=["difference", "sparsity", "per seed (seed: d)", "dropped"])
-    return ["## Paired differences in test accuracy (points), mean and 95% t interval over seeds", "",
-            "Differences are taken seed by seed (the same seed gives both methods the same initial weights and batch "
-            "order, and in link prediction the same split, negatives and node features), then "
-            "averaged; the interval is the paired t interval (scipy.stats.t, n - 1 degrees of freedom). A seed "
-            "where either method has no finished run is dropped from that pair and listed.", "",
-            markdown_table(wide), "", markdown_table(seeds), ""]
+    lines = []
+    for index, metric in enumerate(dict.fromkeys(p.metric for p in pairs)):
+        title, unit, digits = METRIC_UNITS.get(metric, (metric, metric, 4))
+        group = [p for p in pairs if p.metric == metric]
+        labels = list(dict.fromkeys(p.label for p in group))
+        headers = list(dict.fromkeys(sparsity_header(p.sparsity) for p in group))
+        cells = {(p.label, sparsity_header(p.sparsity)): interval_text(p, digits) for p in group}
+        wide = pd.DataFrame([[label, *(cells.get((label, h), "n/a") for h in headers)] for label in labels],
+                            columns=[f"difference ({unit})", *headers])
+        seeds = pd.DataFrame([[p.label, sparsity_header(p.sparsity), p.per_seed_text(digits) or "–",
+                               p.dropped_text() or "–"] for p in group],
+                             columns=["difference", "sparsity", "per seed (seed: d)", "dropped"])
+        about = (["Differences are taken seed by seed (the same seed gives both methods the same initial weights "
+                  "and batch order, and in link prediction the same split, negatives and node features), then "
+                  "averaged; the interval is the paired t interval (scipy.stats.t, n - 1 degrees of freedom). A "
+                  "seed where either method has no finished run is dropped from that pair and listed."]
+                 if index == 0 else
+                 [f"The same pairing for the {title} at the selected epoch (each test positive ranked against its "
+                  "fixed negatives, the same for every method of a seed). A run without it (older than the ranking "
+                  "metrics, or run with `--ranking-negatives 0`) is dropped from its pairs and listed."])
+        lines += [f"## Paired differences in {title}, mean and 95% t interval over seeds", "", *about, "",
+                  markdown_table(wide), "", markdown_table(seeds), ""]
+    return lines
 
 
 def paired_frame(pairs: Sequence[PairedDifference]) -> "pd.DataFrame":
-    """The ``table.csv`` rows: ``metric = paired_<metric>``, ``label`` the comparison, and per
-    sparsity ``_mean, _std, _n, _n_expected, _ci_low, _ci_high, _per_seed, _dropped``."""
+    """The ``table.csv`` rows: one per metric and comparison, ``metric = paired_<metric>``,
+    ``label`` the comparison, and per sparsity ``_mean, _std, _n, _n_expected, _ci_low,
+    _ci_high, _per_seed, _dropped``."""
     import pandas as pd
 
     from gnn_sparse.reports.tables import sparsity_header
 
-    rows: dict[str, dict] = {}
+    rows: dict[tuple[str, str], dict] = {}
     for p in pairs:
         h = sparsity_header(p.sparsity)
         mean, std, low, high = p.interval
-        row = rows.setdefault(p.label, {"metric": f"paired_{p.metric}", "source": "paired", "label": p.label,
-                                        "epochs": ""})
+        row = rows.setdefault((p.metric, p.label), {"metric": f"paired_{p.metric}", "source": "paired",
+                                                    "label": p.label, "epochs": ""})
         row.update({f"{h}_mean": mean, f"{h}_std": std, f"{h}_n": p.n, f"{h}_n_expected": p.n + len(p.dropped),
                     f"{h}_ci_low": low, f"{h}_ci_high": high, f"{h}_per_seed": p.per_seed_text(4),
                     f"{h}_dropped": p.dropped_text()})

@@ -210,10 +210,11 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
                  sessions: Sequence[Mapping[str, Any]] | None = None) -> Path:
     """Write the comparison report of ``dataset`` into ``out_dir`` and return ``out_dir``.
 
-    Files (each written atomically): ``table.md`` and ``table.csv`` (test accuracy, AUC and
-    test-selected accuracy, a row per method and a column per sparsity, plus the paper's
-    rows for ``ia-email``/``wiki-talk``; then the paired differences DST-EE - RigL / ADMM /
-    dense with 95% t intervals, :mod:`~gnn_sparse.reports.paired`), ``claims.csv`` (the
+    Files (each written atomically): ``table.md`` and ``table.csv`` (test accuracy, AUC, MRR,
+    Hits@10 and test-selected accuracy, a row per method and a column per sparsity, plus the
+    paper's rows for ``ia-email``/``wiki-talk``; then the paired differences DST-EE - RigL /
+    ADMM / dense in test accuracy and test MRR with 95% t intervals,
+    :mod:`~gnn_sparse.reports.paired`), ``claims.csv`` (the
     paper's claims with verdicts, :mod:`~gnn_sparse.reports.claims`), ``c_study.csv``
     (:mod:`~gnn_sparse.reports.cstudy`), ``accuracy_vs_sparsity.png``, ``exploration.png``,
     ``curves.png`` and ``README.md``. Then the claims index of ``out_dir``'s parent is

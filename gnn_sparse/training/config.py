@@ -68,7 +68,9 @@ class LinkDataConfig:
     """The graph and its split: ``dataset`` (registry name or file path), ``columns`` (column
     roles of an edge-list file), ``data_root``, ``split`` (``chronological`` or
     ``original``), ``val_ratio``, ``test_ratio``, ``neg_ratio`` (negatives per positive),
-    ``directed``."""
+    ``ranking_negatives`` (``K``: fixed negatives each validation and test positive is
+    ranked against for MRR and Hits@k, :mod:`gnn_sparse.training.metrics`; 0: no ranking
+    metrics), ``directed``."""
 
     dataset: str = "synthetic"
     columns: str | None = None
@@ -77,10 +79,12 @@ class LinkDataConfig:
     val_ratio: float = 0.2
     test_ratio: float = 0.2
     neg_ratio: float = 1.0
+    ranking_negatives: int = 100
     directed: bool = False
 
     def __post_init__(self):
-        check_fields(self, reals=("val_ratio", "test_ratio", "neg_ratio"),
+        check_fields(self, ints={"ranking_negatives": (0, MAX_WIDTH)},
+                     reals=("val_ratio", "test_ratio", "neg_ratio"),
                      rules=[("neg_ratio", lambda v: 0 < v <= 1000, "in (0, 1000]"),
                             ("val_ratio", lambda v: 0 < v < 1, "in (0, 1)"),
                             ("test_ratio", lambda v: 0 < v < 1, "in (0, 1)")],

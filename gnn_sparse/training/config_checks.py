@@ -26,7 +26,8 @@ typo or a hostile value (``1e30``) is refused instead of being run "forever"."""
 MAX_COUNT = 2**31 - 1
 """Cap on batch sizes and step intervals (int32: what index tensors and counters hold)."""
 MAX_WIDTH = 65_536
-"""Cap on layer widths and on the walk and skip-gram sizes: a bound on typos (a 10**11-wide
+"""Cap on layer widths, on the walk and skip-gram sizes and on the ranking negatives per
+positive: a bound on typos (a 10**11-wide
 layer fails inside the allocator with a traceback), not a promise that any width below fits
 in memory."""
 MAX_SEED = 2**32 - 1

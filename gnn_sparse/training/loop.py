@@ -11,6 +11,7 @@ from torch.profiler import record_function
 from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess, unwrap
 from gnn_sparse.training.methods import Method
 from gnn_sparse.training.metrics import link_metrics
+from gnn_sparse.training.ranking import RankingCandidates, evaluate_ranking
 
 EVAL_CHUNK = 1 << 16
 """Pairs scored per forward pass of the head at evaluation (bounds memory on big splits)."""
@@ -89,10 +90,22 @@ def _bce(logits: Tensor, labels: Tensor) -> Tensor:
 def predict(model, graph, pairs: Tensor, chunk: int = EVAL_CHUNK) -> Tensor:
     """Logits of ``pairs`` (``[2, P]``); the encoder runs once, the head in chunks."""
     model.eval()
-    z = model.encode(graph)
+    return _decode_in_chunks(model, model.encode(graph), pairs, chunk)
+
+
+def _decode_in_chunks(model, z: Tensor, pairs: Tensor, chunk: int = EVAL_CHUNK) -> Tensor:
     return torch.cat([model.decode(z, pairs[:, i:i + chunk]) for i in range(0, pairs.size(1), chunk)])
 
 
-def evaluate(model, graph, pairs: Tensor, labels: Tensor) -> dict[str, float | None]:
-    """Accuracy (%), ROC-AUC and AP of the model on labelled pairs (see :func:`link_metrics`)."""
-    return link_metrics(predict(model, graph, pairs), labels)
+@torch.no_grad()
+def evaluate(model, graph, pairs: Tensor, labels: Tensor,
+             ranking: RankingCandidates | None = None) -> dict[str, float | None]:
+    """Accuracy (%), ROC-AUC and AP of the model on labelled pairs (see :func:`link_metrics`),
+    and with ``ranking`` MRR and Hits@k of the split's positives against their negatives
+    (:mod:`~gnn_sparse.training.ranking`); the encoder runs once for both."""
+    model.eval()
+    z = model.encode(graph)
+    metrics = link_metrics(_decode_in_chunks(model, z, pairs), labels)
+    if ranking is not None:
+        metrics.update(evaluate_ranking(model, z, ranking))
+    return metrics

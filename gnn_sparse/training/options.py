@@ -122,6 +122,10 @@ def run_arguments() -> argparse.ArgumentParser:
     data.add_argument("--test-ratio", type=float, default=d["test_ratio"], help="fraction of events for test")
     data.add_argument("--neg-ratio", "--negatives-per-positive", type=float, default=d["neg_ratio"],
                       help="negatives per positive pair")
+    data.add_argument("--ranking-negatives", type=int, default=d["ranking_negatives"], metavar="K",
+                      help="fixed negatives each validation and test positive is ranked against for MRR and "
+                           "Hits@1/3/10 (destinations that never form an edge with its source, drawn once per "
+                           "seed); 0: no ranking metrics")
     data.add_argument("--directed", action=argparse.BooleanOptionalAction, default=d["directed"],
                       help="keep edge direction in message passing and in the excluded negatives")
 

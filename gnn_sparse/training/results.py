@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from filelock import FileLock
 
+from gnn_sparse.training.metrics import RANKING_METRICS
 from gnn_sparse.utils.io import CorruptFileError, _json_default, atomic_write, atomic_write_json
 from gnn_sparse.utils.revision import source_revision
 
@@ -27,6 +28,13 @@ REQUIRED_KEYS = (
 )
 """Top-level keys every results file has (scripts and reports rely on them)."""
 
+RANKING_KEYS = {f"{split}_{metric}": (split, metric) for split in ("val", "test") for metric in RANKING_METRICS}
+"""Link prediction's ranking metrics at the selected epoch, each results key (``val_mrr``,
+``val_hits@1``, ..., ``test_hits@10``) with where the epoch record holds it: in every
+link-prediction results file, ``None`` when the run ranked nothing (``ranking_negatives`` 0)
+or the epoch has no ranking. Not required: a file written before them has none of these keys
+(readers use ``.get``)."""
+
 CHECKSUM_KEY = "content_sha256"
 """Key of a results file's checksum and of an index line's: the sha256 of the rest of the
 object as canonical JSON, so that a byte changed on disk is caught, not reported as a
@@ -34,7 +42,7 @@ result (:func:`read_results`, :func:`read_index`)."""
 
 INDEX_NAME = "index.jsonl"
 INDEX_KEYS = ("run_id", "file", "method", "dataset", "sparsity", "seed", "best_epoch", "val_accuracy",
-              "test_accuracy", "test_auc", "test_ap", "best_test_accuracy", "exploration_rate",
+              "test_accuracy", "test_auc", "test_ap", "test_mrr", "best_test_accuracy", "exploration_rate",
               "wall_time_s", "device", "finished_at")
 
 
@@ -80,14 +88,15 @@ def library_versions() -> dict[str, str]:
 def build_results(*, run_id: str, config: dict[str, Any], method_name: str, target_sparsity: float,
                   dataset: dict[str, Any], history: list[dict[str, Any]], layer_sparsity: dict[str, float],
                   method_report: dict[str, Any], wall_time_s: float, device: str,
-                  extra: dict[str, Any], selection: str = "val") -> dict[str, Any]:
+                  extra: dict[str, Any], selection: str = "val", ranking: bool = False) -> dict[str, Any]:
     """Assemble the results dict: the required keys first, then details.
 
     ``best_epoch`` and its metrics (``test_accuracy``, ``val_accuracy``, ...) are those of
     the best epoch chosen on ``selection`` (:func:`select_best`; ``"val"``, or ``"test"``
     under the original protocol), recorded as ``selection``; ``best_test_accuracy`` is the
     highest test accuracy of any selectable epoch, the number the original code reported
-    (it selected on test), whatever ``selection`` is.
+    (it selected on test), whatever ``selection`` is. ``ranking`` (link prediction): add
+    :data:`RANKING_KEYS` from that epoch's ``val`` and ``test`` records.
     """
     best = select_best(history, selection)
     best_test = max((r for r in history if r["selectable"]), key=lambda r: r["test"]["accuracy"])
@@ -111,6 +120,7 @@ def build_results(*, run_id: str, config: dict[str, Any], method_name: str, targ
         "run_id": run_id,
         "val_auc": best["val"]["auc"],
         "val_ap": best["val"]["ap"],
+        **({key: best[split].get(metric) for key, (split, metric) in RANKING_KEYS.items()} if ranking else {}),
         "best_test_epoch": best_test["epoch"],
         "selection": selection,
         "dataset_info": dataset,
@@ -263,21 +273,19 @@ def _fmt(values: Iterable[float | None], digits: int = 2) -> str:
 def summary_table(runs: Sequence[dict[str, Any]]) -> str:
     """A plain-text table: one row per run, plus a mean ± std row per (dataset, method,
     sparsity) group that has several seeds."""
-    header = ("run", "seed", "best ep", "val acc %", "test acc %", "test AUC", "test AP",
+    header = ("run", "seed", "best ep", "val acc %", "test acc %", "test AUC", "test AP", "test MRR",
               "best test acc %", "R", "time s")
+    columns = (("val_accuracy", 2), ("test_accuracy", 2), ("test_auc", 4), ("test_ap", 4), ("test_mrr", 4),
+               ("best_test_accuracy", 2), ("exploration_rate", 3), ("wall_time_s", 1))
     rows = []
     groups: dict[tuple, list[dict[str, Any]]] = {}
-    for r in runs:
-        rows.append((r["run_id"], str(r["seed"]), str(r["best_epoch"]), _fmt([r["val_accuracy"]]),
-                     _fmt([r["test_accuracy"]]), _fmt([r["test_auc"]], 4), _fmt([r["test_ap"]], 4),
-                     _fmt([r["best_test_accuracy"]]), _fmt([r["exploration_rate"]], 3), _fmt([r["wall_time_s"]], 1)))
+    for r in runs:  # a key the run lacks (test_mrr of older or image runs) shows as "-"
+        rows.append((r["run_id"], str(r["seed"]), str(r["best_epoch"]), *(_fmt([r.get(k)], d) for k, d in columns)))
         groups.setdefault((r["dataset"], r["method"], r["sparsity"]), []).append(r)
     for (dataset, method, sparsity), members in groups.items():
         if len(members) > 1:
             rows.append((f"{dataset} {method} s={sparsity:g} (mean ± std)", f"n={len(members)}", "-",
-                         *(_fmt([m[k] for m in members], d) for k, d in
-                           (("val_accuracy", 2), ("test_accuracy", 2), ("test_auc", 4), ("test_ap", 4),
-                            ("best_test_accuracy", 2), ("exploration_rate", 3), ("wall_time_s", 1)))))
+                         *(_fmt([m.get(k) for m in members], d) for k, d in columns)))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

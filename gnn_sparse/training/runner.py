@@ -1,7 +1,8 @@
 """Run one configuration end to end: data, model, method, epochs, checkpoints, results.
 
 Per epoch: fresh training negatives (seeded by ``(seed, epoch)``), one pass over the
-training pairs, the LR-scheduler step, validation and test evaluation, then an atomic
+training pairs, the LR-scheduler step, validation and test evaluation (accuracy, AUC, AP and,
+unless ``ranking_negatives`` is 0, MRR and Hits@k against fixed negatives), then an atomic
 checkpoint (model, optimizer, scheduler, method state, RNG states, the epoch log). The best
 epoch is chosen on validation accuracy (ties: AUC) and its test metrics are reported; under
 ``protocol="original"`` it is chosen on test accuracy, as the paper's code did
@@ -46,6 +47,7 @@ from gnn_sparse.training.flops import run_flops
 from gnn_sparse.training.graph_mode import resolve_training_graph
 from gnn_sparse.training.loop import evaluate, predict, train_epoch
 from gnn_sparse.training.methods import build_method
+from gnn_sparse.training.ranking import ranking_candidates
 from gnn_sparse.training.results import (
     build_results,
     checkpoint_path,
@@ -141,6 +143,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
                                                            setup.sampler, setup.control)
         val_pairs, val_labels = ds.val.edge_label_index.to(device), ds.val.edge_label.to(device)
         test_pairs, test_labels = ds.test.edge_label_index.to(device), ds.test.edge_label.to(device)
+        ranking = ranking_candidates(ds, config.data.ranking_negatives, device)
         method.bind_validation(lambda: evaluate(model, graphs["val"], val_pairs, val_labels))
         num_train = ds.train.edge_label.numel()
         steps_per_epoch = math.ceil(num_train / config.optim.batch_size)
@@ -169,8 +172,8 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
 
         history = loop.run(
             train_one,
-            lambda: {"val": evaluate(model, graphs["val"], val_pairs, val_labels),
-                     "test": evaluate(model, graphs["test"], test_pairs, test_labels)},
+            lambda: {"val": evaluate(model, graphs["val"], val_pairs, val_labels, ranking.get("val")),
+                     "test": evaluate(model, graphs["test"], test_pairs, test_labels, ranking.get("test"))},
             ckpt=ckpt,
             on_fresh_start=lambda: model.calibrate(graphs["train"]),  # after the method's initial masks
             on_epoch_end=on_epoch_end)
@@ -186,6 +189,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
             layer_sparsity=layer_sparsity(model, config.sparse.sparsify), method_report=report,
             wall_time_s=elapsed_before + time.perf_counter() - started, device=describe_device(device),
             selection=config.selection,
+            ranking=True,
             extra={"protocol": config.protocol, "encoder_refresh": ("fixed" if node_features is not None else
                                        "sampled" if training_graph.sampled else ENCODER_REFRESH),
                    "training_graph": {**training_graph.describe(),

@@ -65,3 +65,26 @@ def test_bad_arguments_name_the_class():
         build_link_predictor(6, "gat")
     with pytest.raises(ValueError, match="edge_index must have shape"):
         build_link_predictor(6).prepare(torch.zeros(3, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("pruned", [0, 115, 128])  # dense, 90% of fc2 pruned, all of it
+@pytest.mark.parametrize("sources, rows, width", [(40, 30, 7), (2, 30, 7)])  # per pair; few sources: a table
+def test_score_candidates_equals_decode(pruned, sources, rows, width, monkeypatch):
+    """The one-vs-many head (split fc1, pruned hidden units skipped, table of few sources,
+    blocks) scores every pair as ``decode`` does."""
+    import gnn_sparse.models.link_predictor as link_predictor
+
+    monkeypatch.setattr(link_predictor, "HIDDEN_BLOCK", 500)  # several blocks even here
+    torch.manual_seed(0)
+    model = build_link_predictor(40, "gcn")
+    with torch.no_grad():
+        model.fc2.weight[0, torch.randperm(128)[:pruned]] = 0
+        z = model.encode(model.prepare(EDGES))
+        src = torch.randint(0, sources, (rows,))
+        dst = torch.randint(0, 40, (rows, width), dtype=torch.int32)
+        got = model.score_candidates(z, src, dst)
+        pairs = torch.stack([src.repeat_interleave(width), dst.reshape(-1).long()])
+        expected = model.decode(z, pairs).view(rows, width)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    if pruned == 128:
+        assert (got == model.fc2.bias).all()  # nothing reaches fc2: its bias alone

@@ -93,6 +93,19 @@ def test_means_and_sample_std_missing_and_failed_cells(report):
     assert "| dst-ee | 0.8 | 0 | 0.001 | missing |" in missing
 
 
+def test_runs_older_than_the_ranking_metrics_show_them_as_missing(report):
+    """The hand-written results have no test_mrr / test_hits@10 (as files written before the
+    ranking metrics): the report still builds, their cells read missing, no MRR pairs."""
+    table = pd.read_csv(report / "table.csv")
+    for metric in ("test_mrr", "test_hits@10"):
+        cells = table[table["metric"] == metric].set_index("label")
+        assert (cells["90%_n"] == 0).all() and cells.loc["Dense", "90%_n_expected"] == 3
+    md = (report / "table.md").read_text()
+    assert "| Dense | 4 | missing (n=0/3) | missing (n=0/3) | missing (n=0/3) |" in md.split("## Test MRR")[1]
+    assert "Paired differences in test accuracy" in md and "Paired differences in test MRR" not in md
+    assert "paired_test_mrr" not in set(table["metric"])
+
+
 def test_paper_rows_are_appended_and_marked_for_ia_email(report):
     out = report
     md = (out / "table.md").read_text()

@@ -58,6 +58,37 @@ def test_paired_interval_equals_a_hand_computation(tmp_path):
     assert f"+{mean:.2f} [{mean - half:+.2f}, {mean + half:+.2f}] (n=3)" in md
 
 
+def test_paired_mrr_equals_a_hand_computation_and_runs_without_it_are_dropped(tmp_path):
+    """DST-EE minus RigL in test MRR, seed by seed, beside the accuracy pairs; RigL's seed 2
+    has no MRR (a run older than the ranking metrics): dropped from the MRR pair only."""
+    folder = make_results(tmp_path / "results", [1.0, 2.0, 4.0])
+    for seed, (dst, rigl) in enumerate([(0.30, 0.25), (0.40, 0.30), (0.35, 0.33)]):
+        for s in (0.9, 0.98):
+            dst_run = fake_result("dst-ee", s, seed, 80.0, dataset="toy")
+            write(folder, f"dst-{s}-{seed}.json", {**dst_run, "test_mrr": dst})
+            rigl_run = fake_result("rigl", s, seed, 79.0, dataset="toy")
+            write(folder, f"rigl-{s}-{seed}.json", rigl_run if seed == 2 else {**rigl_run, "test_mrr": rigl})
+    out = write_report(folder, "toy", tmp_path / "reports" / "toy", **GRID)
+    table = pd.read_csv(out / "table.csv")
+    mrr = table[table["metric"] == "paired_test_mrr"].set_index("label")
+    row = mrr.loc["DST-EE (c=0.01) - RigL"]
+    mean, sd = (0.05 + 0.10) / 2, math.sqrt(2 * 0.025 ** 2)  # two pairs: +0.05, +0.10
+    half = 12.706204736174707 * sd / math.sqrt(2)  # t quantile, 1 degree of freedom
+    assert (row["90%_n"], row["90%_n_expected"]) == (2, 3)
+    assert row["90%_mean"] == pytest.approx(mean) and row["90%_ci_high"] == pytest.approx(mean + half)
+    assert row["90%_per_seed"] == "0: +0.0500, 1: +0.1000"
+    assert "seed 2 (no test_mrr in the run of RigL)" in row["90%_dropped"]
+    assert mrr.loc["DST-EE (c=0.01) - Dense", "90%_n"] == 0  # the dense runs have no MRR
+    accuracy = table[table["metric"] == "paired_test_accuracy"].set_index("label")
+    assert accuracy.loc["DST-EE (c=0.01) - RigL", "90%_n"] == 3  # the accuracy pairs keep every seed
+    md = (out / "table.md").read_text()
+    assert "## Paired differences in test MRR, mean and 95% t interval over seeds" in md
+    assert f"| DST-EE (c=0.01) - RigL | {mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] (n=2, 1 dropped) |" in md
+    cells = table[table["metric"] == "test_mrr"].set_index("label")
+    assert cells.loc["DST-EE (c=0.01)", "90%_mean"] == pytest.approx(0.35)
+    assert cells.loc["RigL", "90%_n"] == 2
+
+
 def test_t_interval_edge_cases():
     assert t_interval([2.0, 2.0, 2.0]) == (2.0, 0.0, 2.0, 2.0)
     mean, std, low, high = t_interval([5.0])

@@ -61,7 +61,7 @@ def grid_args(tmp_path, *extra):
 
 def test_quick_compare_end_to_end_writes_tables_figures_and_readme(tmp_path, capsys):
     argv = grid_args(tmp_path, "--methods", "dense", "dst-ee", "rigl", "set", "--sparsities", "0.8", "0.9",
-                     "--seeds", "0", "--c-values", "1e-3", "1e-2")
+                     "--seeds", "0", "--c-values", "1e-3", "1e-2", "--ranking-negatives", "7")
     assert main(argv) == 0
     out = tmp_path / "reports" / "synthetic"
     assert "report: " in capsys.readouterr().out
@@ -75,8 +75,12 @@ def test_quick_compare_end_to_end_writes_tables_figures_and_readme(tmp_path, cap
     assert set(acc.index) == {"Dense", "DST-EE (c=0.01)", "DST-EE (c=0.001)", "RigL", "SET"}
     assert (acc["90%_n"] == 1).all()
     assert acc.loc["DST-EE (c=0.001)", "80%_n_expected"] != 1  # outside the grid: no cell
+    mrr = table[(table["metric"] == "test_mrr")].set_index("label")
+    assert (mrr["90%_n"] == 1).all() and ((mrr["90%_mean"] > 1 / 8) & (mrr["90%_mean"] <= 1)).all()
+    assert json.loads((tmp_path / "results" / results[0]).read_text())["config"]["ranking_negatives"] == 7
     md = (out / "table.md").read_text()
     assert "None: every expected run finished." in md
+    assert "## Paired differences in test MRR" in md
     assert "| DST-EE (c=0.001) | 3 | n/a |" in md
     for name in ("accuracy_vs_sparsity.png", "exploration.png", "curves.png"):
         image = imread(out / name)

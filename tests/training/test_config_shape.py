@@ -20,7 +20,8 @@ SHARED = {
 }
 TOP = {"seed": ["seed"], "device": ["device"]}
 LINK_GROUPS = {
-    "data": ["dataset", "columns", "data_root", "split", "val_ratio", "test_ratio", "neg_ratio", "directed"],
+    "data": ["dataset", "columns", "data_root", "split", "val_ratio", "test_ratio", "neg_ratio", "ranking_negatives",
+             "directed"],
     "network": ["encoder", "embedding_dim", "hidden_dim", "out_dim", "num_layers", "fc_hidden", "num_neighbors",
                 "embedding_optimizer", "control_variates"],
     "features": ["leaky_embeddings", "walks_per_node", "walk_length", "walk_dt", "skipgram_window",

@@ -53,6 +53,35 @@ def test_identical_seeds_identical_results(tiny_dataset, tiny_config, tmp_path):
     assert strip(a["history"]) != strip(c["history"])
 
 
+def test_ranking_metrics_at_the_selected_epoch_and_per_epoch(tiny_dataset, tiny_config, tmp_path):
+    ranked = run(tiny_config(method="dst-ee", epochs=3, ranking_negatives=20), _opts(tmp_path / "k20"),
+                 dataset=tiny_dataset)
+    plain = run(tiny_config(method="dst-ee", epochs=3, ranking_negatives=0), _opts(tmp_path / "k0"),
+                dataset=tiny_dataset)
+    best = ranked["history"][ranked["best_epoch"] - 1]
+    for split in ("val", "test"):
+        for metric in ("mrr", "hits@1", "hits@3", "hits@10"):
+            assert ranked[f"{split}_{metric}"] == best[split][metric]
+            assert plain[f"{split}_{metric}"] is None
+            assert all(metric not in r[split] for r in plain["history"])  # nothing ranked, nothing recorded
+    assert ranked["test_hits@1"] <= ranked["test_hits@3"] <= ranked["test_hits@10"] <= 1
+    assert ranked["test_mrr"] > 1 / 11  # better than a constant model: every positive tied, at rank 1 + 20/2
+    assert (ranked["config"]["ranking_negatives"], plain["config"]["ranking_negatives"]) == (20, 0)
+
+    def without_ranking(res):  # each epoch's record without its times and ranking metrics
+        def link(m):
+            return {k: v for k, v in m.items() if k in ("accuracy", "auc", "ap")}
+        return [{k: link(v) if k in ("val", "test") else v for k, v in r.items() if not k.endswith("time_s")}
+                for r in res["history"]]
+
+    assert without_ranking(ranked) == without_ranking(plain)  # ranking draws nothing training uses: same run
+    on_disk = json.loads((tmp_path / "k20" / "results" / f"{ranked['run_id']}.json").read_text())
+    assert on_disk["test_mrr"] == ranked["test_mrr"]
+    assert read_index(tmp_path / "k20" / "results")[0]["test_mrr"] == ranked["test_mrr"]
+    with pytest.raises(ConfigError, match=r"ranking_negatives: 20 \(checkpoint\) vs 0 \(now\)"):
+        run(tiny_config(method="dst-ee", epochs=3, ranking_negatives=0), _opts(tmp_path / "k20"), dataset=tiny_dataset)
+
+
 class Interrupt(Exception):
     pass
 

@@ -59,6 +59,8 @@ def test_select_best_on_validation_ties_by_auc_then_earliest():
     ({"hidden_dim": 10**11}, "hidden_dim must be an integer in \\[1, 65536\\]"),
     ({"seed": -1}, "seed must be an integer in \\[0, 4294967295\\]"),
     ({"num_neighbors": [2**40]}, "at most 2147483647"),
+    ({"ranking_negatives": -1}, "ranking_negatives must be an integer in \\[0, 65536\\], got -1"),
+    ({"ranking_negatives": 1.5}, "ranking_negatives must be an integer"),
 ])
 def test_config_validation(kwargs, match):
     with pytest.raises(ConfigError, match=match):

@@ -38,7 +38,7 @@ import pandas as pd
 
 from gnn_sparse.reports.grid import ADMM_ROWS, DENSE_METHOD, EXPLORATION_METHOD, normalise_sparsity
 from gnn_sparse.reports.paired import PairedDifference, Side, paired_difference, stronger_side
-from gnn_sparse.reports.records import Run, run_protocol
+from gnn_sparse.reports.records import Run, exploration_curve, run_protocol
 from gnn_sparse.reports.statistics import (EQUIVALENCE_MARGIN, decided, difference_p, equivalence_p,
                                            equivalence_verdict, holm, minimum_detectable_difference)
 
@@ -304,7 +304,25 @@ def setup_note(runs: Sequence[Run], dataset: str) -> tuple[str, str]:
         optimizers = [_admm_optimizer(admm[m]) for m in ADMM_ROWS if m in admm]
         parts.append(f"ADMM {phases} epochs (paper: 20/20/20), {' and, as a second row, '.join(optimizers)}")
     parts.append("dense trained with the sparse runs' optimizer (paper: dense budget not stated)")
+    updates = _mask_updates(runs)
+    if updates:
+        parts.append(updates)
     return protocol, "; ".join(parts)
+
+
+def _mask_updates(runs: Sequence[Run]) -> str:
+    """``"4 mask updates per DST-EE run (T = 500)"``: how often the exploration counts could
+    change, a weak test of a method built on visit counts when it is small."""
+    counts, intervals = set(), set()
+    for r in runs:
+        if not r.failed and r.key.method == EXPLORATION_METHOD:
+            counts.add(len(exploration_curve(r.result)))
+            intervals.add((r.result.get("config") or {}).get("update_interval"))
+    if not counts:
+        return ""
+    shown = "/".join(str(c) for c in sorted(counts))
+    every = "/".join(str(t) for t in sorted(i for i in intervals if i is not None))
+    return f"{shown} mask updates per DST-EE run (T = {every})"
 
 
 def _admm_optimizer(config: dict[str, Any]) -> str:

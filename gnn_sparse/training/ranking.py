@@ -27,6 +27,12 @@ fewer, larger passes mostly save per-pass overhead."""
 class RankingCandidates:
     """The positives of a split and their negatives, laid out for scoring, on the model's device.
 
+    Rows are in the order of their sources: the metrics are means over the positives, so the
+    order is free, and a pass then holds few distinct sources, which
+    :meth:`~gnn_sparse.models.LinkPredictor.score_candidates` scores against every node once
+    (measured on email-eu, 986 nodes, 6.6 x 10^4 positives x 101: 24 ms instead of 118 ms
+    in time order).
+
     Attributes:
         src: source of each positive, ``[P]``.
         dst: ``[P, 1 + K]``: the positive's destination, then its ``K`` negative destinations
@@ -47,9 +53,11 @@ class RankingCandidates:
         positives = data.edge_label_index[:, data.edge_label == 1]
         if negatives.size(0) != positives.size(1):
             raise ValueError(f"{negatives.size(0)} rows of ranking negatives for {positives.size(1)} positives")
+        order = torch.argsort(positives[0], stable=True)
+        negatives = negatives[order]
         valid = negatives >= 0
-        dst = torch.cat([positives[1, :, None].to(negatives.dtype), negatives.clamp_min(0)], 1)
-        return cls(positives[0].to(device), dst.to(device), None if valid.all() else valid.float().to(device))
+        dst = torch.cat([positives[1, order, None].to(negatives.dtype), negatives.clamp_min(0)], 1)
+        return cls(positives[0, order].to(device), dst.to(device), None if valid.all() else valid.float().to(device))
 
 
 def ranking_candidates(ds, k: int, device: torch.device | str) -> dict[str, RankingCandidates]:
@@ -65,7 +73,8 @@ def ranking_candidates(ds, k: int, device: torch.device | str) -> dict[str, Rank
 @torch.no_grad()
 def rank_positives(model, z: Tensor, candidates: RankingCandidates,
                    chunk_pairs: int = RANKING_CHUNK_PAIRS) -> Tensor:
-    """The rank of each positive among its negatives (:func:`ranks_among_negatives`), ``[P]``.
+    """The rank of each positive among its negatives (:func:`ranks_among_negatives`), ``[P]``,
+    in the order of ``candidates``.
 
     Args:
         model: a :class:`~gnn_sparse.models.LinkPredictor` (``score_candidates``).

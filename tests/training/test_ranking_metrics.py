@@ -92,8 +92,10 @@ def test_candidates_of_the_runner(tiny_dataset):
     candidates = ranking_candidates(tiny_dataset, 5, "cpu")
     val = candidates["val"]
     positives = tiny_dataset.val.edge_label_index[:, tiny_dataset.val.edge_label == 1]
-    assert torch.equal(val.src, positives[0]) and torch.equal(val.dst[:, 0].long(), positives[1])
-    assert torch.equal(val.dst[:, 1:], tiny_dataset.ranking_negatives(5)["val"])
+    order = torch.argsort(positives[0], stable=True)  # rows in source order, each with its own negatives
+    assert torch.equal(val.src, positives[0, order]) and torch.equal(val.dst[:, 0].long(), positives[1, order])
+    assert torch.equal(val.dst[:, 1:], tiny_dataset.ranking_negatives(5)["val"][order])
+    assert (val.src[1:] >= val.src[:-1]).all()
     assert val.valid is None  # 200 nodes: every source has 5 valid destinations
     model = build_link_predictor(tiny_dataset.num_nodes, "none")
     with torch.no_grad():

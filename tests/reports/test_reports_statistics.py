@@ -121,3 +121,21 @@ def test_r_claims_have_an_effect_size_floor(tmp_path):
     assert math.isnan(row["tost_p"])  # no equivalence test on R
     table = claims_table(collect_claims(tmp_path / "reports"))
     assert "by more than 0.01" in table and "Holm, table (p)" in table
+
+
+def test_the_claims_table_puts_each_claim_of_both_protocols_side_by_side(tmp_path):
+    base = dict(paper="p", dataset="toy", comparison="a - b", metric="test_accuracy", sparsity=0.98,
+                n=5, n_seeds=5, per_seed="", dropped="", differs="d", equivalence_margin=0.5, tost_p=0.9,
+                mdd=1.0, verdict="", threshold=0.0, std=1.0, ci_low=0.1, ci_high=1.9, p_holm=0.5, verdict_holm="",
+                tost_p_holm=0.9, equivalence="")
+    rows = [dict(base, report="toy", protocol="encoder twalk", claim_id="beats-admm-98", claim="beats ADMM",
+                 mean=0.2, p_value=0.6),
+            dict(base, report="toy-original", protocol="encoder twalk, (--protocol original)", claim_id="beats-admm-98",
+                 claim="beats ADMM", mean=3.0, p_value=0.001)]
+    for name, row in (("toy", rows[0]), ("toy-original", rows[1])):
+        (tmp_path / name).mkdir()
+        pd.DataFrame([row]).drop(columns=["report"]).to_csv(tmp_path / name / "claims.csv", index=False)
+    table = claims_table(collect_claims(tmp_path))
+    assert "### toy: the sound protocol beside the paper's original protocol" in table
+    line = next(l for l in table.splitlines() if l.startswith("| beats ADMM | +0.20"))
+    assert "| inconclusive |" in line and "| holds |" in line and "holds only under the original protocol" in line

@@ -22,11 +22,11 @@ from typing import Sequence
 from baselines.link_prediction import register_admm
 from gnn_sparse.data.errors import DataError
 from gnn_sparse.reports.compare import add_compare_parser, add_report_parser, compare_main, report_main
-from gnn_sparse.training import ConfigError, RunConfig, RunOptions, run, summary_table
-from gnn_sparse.training.distributed import is_main_process, shutdown
-from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
-from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser, flag_error
-from gnn_sparse.utils.logs import configure_logging
+from gnn_sparse.training import ConfigError, RunConfig, RunOptions, run
+from gnn_sparse.training.commands import run_and_summarise
+from gnn_sparse.training.distributed import is_main_process
+from gnn_sparse.training.options import configs_from_args, run_arguments
+from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser
 
 PROG = "run_link_prediction.py"
 SUBCOMMANDS = ("train", "compare", "report")
@@ -108,36 +108,6 @@ def _exporting(args):
         return results
 
     return run_one
-
-
-def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)) -> int:
-    """The body shared by the single-run CLIs: ``--threads``, one run per seed, one-line
-    errors (exit 2), an interruption note (exit 130), then the summary table. Returns the
-    exit code."""
-    results = []
-    configure_logging(args.log_level or ("WARNING" if args.quiet else "INFO"))
-    try:
-        set_threads(args.threads)
-        configs = make_configs(args)
-        for config in configs:
-            name = args.run_name
-            if name is not None and len(configs) > 1:
-                name = f"{name}-seed{config.seed}"
-            options = RunOptions(results_dir=args.results_dir, run_name=name, resume=args.resume,
-                                 force=args.force, quiet=args.quiet)
-            results.append(run_one(config, options))
-    except errors as err:
-        print(f"{parser.prog}: error: {flag_error(err, parser)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; the last finished epoch is checkpointed, rerun with --resume",
-              file=sys.stderr)
-        return 130
-    if is_main_process():  # under torchrun: one summary, from rank 0
-        print(summary_table(results))
-        print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
-    shutdown(synchronize=True)  # under torchrun: every rank is done before any tears down
-    return 0
 
 
 if __name__ == "__main__":

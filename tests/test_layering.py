@@ -136,6 +136,27 @@ def test_imports_go_down_the_layers(graph):
     assert upward_imports(graph) == []
 
 
+def package_of(module: str) -> str:
+    """The package a module counts for in :func:`package_graph`: ``gnn_sparse.X`` (a
+    subpackage or a top-level module such as ``gnn_sparse.cli``), ``baselines``, or the root."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "gnn_sparse" else parts[0]
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """``graph`` with every module replaced by its package (imports within a package dropped)."""
+    out: dict[str, set[str]] = {}
+    for a, targets in graph.items():
+        out.setdefault(package_of(a), set()).update(package_of(b) for b in targets if package_of(b) != package_of(a))
+    return out
+
+
+def test_no_package_import_cycles(graph):
+    """Not even through different modules: ``gnn_sparse.cli`` dispatches to the image runner's
+    command line and to the reports, and neither imports anything of it back."""
+    assert cycles(package_graph(graph)) == []
+
+
 def test_the_checks_catch_a_cycle_and_an_upward_import(tmp_path):
     """The walker on a small tree with the two faults this file guards against (the old
     ``cli`` <-> ``reports.compare`` cycle and ``gnn_sparse`` importing ``baselines``)."""

@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from baselines.link_prediction import register_admm
-from gnn_sparse.cli import run_and_summarise
+from gnn_sparse.training.commands import run_and_summarise
 from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser
 from gnn_sparse.vision.options import configs_from_args, image_run_arguments
 from gnn_sparse.vision.runner import run_image

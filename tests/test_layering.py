@@ -8,7 +8,9 @@ The layers, bottom to top (a module belongs to the layer of its longest matching
 * ``gnn_sparse.reports``: tables, figures and the ``compare``/``report`` grid driver;
 * ``baselines``: ADMM, a plug-in method built on the trainer; only the application layer
   imports it and registers it (``baselines.link_prediction.register_admm``);
-* the application layer: the command lines (``gnn_sparse.cli``, ``gnn_sparse.vision.cli``).
+* the image command line (``gnn_sparse.vision.cli``);
+* the application layer: ``gnn_sparse.cli`` (``gnn-sparse``, which dispatches to the image
+  command line and to the reports) and the ``__main__`` modules.
 
 Every ``import`` counts, also those inside functions: a lazy import is still a dependency.
 """
@@ -31,7 +33,8 @@ LAYERS = [
     ("gnn_sparse.vision",),
     ("gnn_sparse.reports",),
     ("baselines",),
-    ("gnn_sparse.cli", "gnn_sparse.vision.cli", "gnn_sparse.vision.__main__"),
+    ("gnn_sparse.vision.cli",),
+    ("gnn_sparse.cli", "gnn_sparse.__main__", "gnn_sparse.vision.__main__"),
 ]
 
 

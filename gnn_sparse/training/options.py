@@ -134,7 +134,7 @@ def run_arguments() -> argparse.ArgumentParser:
     model.add_argument("--num-layers", type=int, default=d["num_layers"], help="number of GNN layers")
     model.add_argument("--fc-hidden", type=int, default=d["fc_hidden"], help="width of fc1")
 
-    batches = p.add_argument_group("mini-batches of big graphs (gcn, sage; README 'Sampled training')")
+    batches = p.add_argument_group("mini-batches of big graphs (gcn, sage; docs/big_graphs.md)")
     batches.add_argument("--num-neighbors", type=int, nargs="+", default=d["num_neighbors"], metavar="K",
                          help="sampled neighbours per GNN layer (one per layer, or one for all; -1 = every "
                               "neighbour; -1 alone forces full-graph encoding); default: full graph when "
@@ -145,7 +145,7 @@ def run_arguments() -> argparse.ArgumentParser:
     batches.add_argument("--control-variates", action=argparse.BooleanOptionalAction, default=d["control_variates"],
                          help="sampled GCN runs: VR-GCN control variates (sample only the difference from a "
                               "history of each layer's input, add the history's exact neighbour sum); lower "
-                              "variance, each step reads every in-edge of the sampled nodes (README 'Big graphs')")
+                              "variance, each step reads every in-edge of the sampled nodes (docs/big_graphs.md)")
 
     twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
     twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=d["leaky_embeddings"],
@@ -167,7 +167,7 @@ def run_arguments() -> argparse.ArgumentParser:
                             "faster on free cores but not reproducible (recorded in the results and the cache key)")
     twalk.add_argument("--skipgram-backend", choices=SKIPGRAM_BACKENDS, default=d["skipgram_backend"],
                        help="skip-gram implementation: gensim's Word2Vec, or the same algorithm compiled with "
-                            "numba, several times faster on big graphs (README, 'Big graphs'); not bit-equal")
+                            "numba, several times faster on big graphs (docs/big_graphs.md); not bit-equal")
 
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")

@@ -82,11 +82,12 @@ def run_arguments() -> argparse.ArgumentParser:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=d["dataset"],
                       help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, ...; "
-                           "see datasets/manifest.json) or the path of an edge-list file")
+                           "see datasets/README.md) or the path of an edge-list file")
     data.add_argument("--columns", default=d["columns"],
                       help="column roles of an edge-list file, e.g. 'src,dst,weight,time' (default: the registry's)")
     data.add_argument("--data-root", default=d["data_root"],
-                      help="folder for downloads and processed splits (default: $GNN_SPARSE_DATA or ./datasets)")
+                      help="folder for downloads and processed splits (default: $GNN_SPARSE_DATA, else "
+                           "the user's cache folder, ~/.cache/gnn-sparse)")
     data.add_argument("--split", default=d["split"], choices=["chronological", "original"],
                       help="chronological (oldest/next/newest events) or the original, leaky protocol")
     data.add_argument("--val-ratio", type=float, default=d["val_ratio"], help="fraction of events for validation")

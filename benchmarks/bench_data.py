@@ -1,7 +1,7 @@
 """Benchmark the data pipeline: load + split + negatives vs a bare ``pandas.read_csv``.
 
 Targets (issue 3): load + split + negative sampling at most 3x a bare ``read_csv`` of the same
-file (email-Eu-core-temporal, sx-mathoverflow from ../shared/data), and a peak memory under
+file (email-Eu-core-temporal, sx-mathoverflow from $GNN_SPARSE_SHARED_DATA), and a peak memory under
 6 GiB for a synthetic graph of wiki-talk size (1,140,149 nodes, 7,833,140 events).
 
 * *bare*: ``pd.read_csv(file, sep=r"\\s+", comment="#", header=None)``;
@@ -24,6 +24,7 @@ import multiprocessing
 import resource
 import tempfile
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -43,7 +44,7 @@ def best_of(repeat: int, fn) -> float:
 
 
 def bench_file(name: str, repeat: int) -> None:
-    file = shared_data_dir() / load_manifest()[name].shared_file
+    file = (shared_data_dir() or Path("$GNN_SPARSE_SHARED_DATA")) / load_manifest()[name].shared_file
     if not file.is_file():
         print(f"{name:14s} skipped: {file} not found (set GNN_SPARSE_SHARED_DATA)")
         return

@@ -1,6 +1,6 @@
 """Benchmark the twalk feature pipeline: walk and skip-gram time, gensim vs a torch skip-gram.
 
-For email-Eu-core-temporal and sx-mathoverflow (``../shared/data``), with the original
+For email-Eu-core-temporal and sx-mathoverflow (``$GNN_SPARSE_SHARED_DATA``), with the original
 parameters (10 walks per node, 5 steps, dim 8, window 10, 5 negatives, 5 epochs):
 
 * *walks*: :func:`~gnn_sparse.features.temporal_random_walks` on the events visible to the

@@ -1,12 +1,18 @@
-"""``run_link_prediction.py``: the application layer of link prediction.
+"""``gnn-sparse`` (also ``python -m gnn_sparse`` and ``run_link_prediction.py``): the
+application layer, one command line for everything.
 
-Three subcommands: ``train`` (one run per seed; the default, so ``run_link_prediction.py
---epochs 5`` is ``run_link_prediction.py train --epochs 5``), ``compare`` (a comparison grid
-and its report, :mod:`gnn_sparse.reports.compare`) and ``report`` (the report again, from
-the results). ``train`` and ``compare`` take the same single-run options
+Four subcommands: ``train`` (link prediction, one run per seed; the default, so
+``gnn-sparse --epochs 5`` is ``gnn-sparse train --epochs 5``), ``compare`` (a comparison grid
+and its report, :mod:`gnn_sparse.reports.compare`), ``report`` (the report again, from the
+results) and ``vision`` (the image runner, :mod:`gnn_sparse.vision.cli`). ``train`` and
+``compare`` take the same single-run options
 (:func:`gnn_sparse.training.options.run_arguments`, given to both through ``parents=``).
 This layer also registers the ADMM baseline (``--method admm``,
 :func:`baselines.link_prediction.register_admm`) and sets up logging (``--log-level``).
+
+Only the chosen subcommand's modules are imported, so ``gnn-sparse vision`` runs without the
+graph libraries and ``gnn-sparse train`` without the report ones; a subcommand whose optional
+dependencies are missing exits with code 2 and one line naming the extra to install.
 
 Bad input (an unknown method, dataset or encoder; a value out of range or not finite;
 ``--device cuda`` without a GPU; an unwritable results folder; ``--resume`` against a
@@ -19,17 +25,23 @@ import argparse
 import sys
 from typing import Sequence
 
-from baselines.link_prediction import register_admm
-from gnn_sparse.data.errors import DataError
-from gnn_sparse.reports.compare import add_compare_parser, add_report_parser, compare_main, report_main
-from gnn_sparse.training import ConfigError, RunConfig, RunOptions, run, summary_table
-from gnn_sparse.training.distributed import is_main_process, shutdown
-from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
-from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser, flag_error
-from gnn_sparse.utils.logs import configure_logging
+from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser
+from gnn_sparse.utils.extras import reporting_missing_dependencies
 
-PROG = "run_link_prediction.py"
-SUBCOMMANDS = ("train", "compare", "report")
+PROG = "gnn-sparse"
+SUBCOMMANDS = ("train", "compare", "report", "vision")
+LINK_SUBCOMMANDS = ("train", "compare", "report")
+SUBCOMMAND_HELP = {
+    "train": "train and evaluate a link predictor, one run per seed (the default subcommand)",
+    "compare": "train every missing run of a comparison grid, then write its report",
+    "report": "rebuild a grid's report from existing results, without training",
+    "vision": "image classification (digits, CIFAR-10/100) with the same methods; "
+              "'vision --help' lists its options",
+}
+"""One line per subcommand, shown by ``--help`` (the subcommands' own parsers say the same)."""
+EXTRAS = {"train": ("graph", "twalk"), "compare": ("graph", "reports", "vision"), "report": ("reports",),
+          "vision": ("vision",)}
+"""The extras each subcommand needs, named (first match) when one of their modules is missing."""
 
 
 def with_subcommand(argv: Sequence[str]) -> list[str]:
@@ -41,48 +53,98 @@ def with_subcommand(argv: Sequence[str]) -> list[str]:
     return ["train", *argv]
 
 
-def build_parsers(argv: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The command line and its subcommands' parsers, ``{"train": ..., "compare": ...,
-    "report": ...}``. ``argv`` (after ``compare``) chooses ``compare``'s single-run options:
-    the image runner's for an image ``--dataset``."""
-    register_admm()
+def build_parsers(argv: Sequence[str] = (), prog: str = PROG, commands: Sequence[str] = LINK_SUBCOMMANDS,
+                  ) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line and the parsers of ``commands`` (``{"train": ..., "compare": ...,
+    "report": ...}``; the other subcommands are listed by ``--help`` but take no options
+    here, so building them imports nothing of theirs). ``argv`` (after ``compare``) chooses
+    ``compare``'s single-run options: the image runner's for an image ``--dataset``.
+    ``vision`` is never built here: :func:`main` hands it to :mod:`gnn_sparse.vision.cli`."""
     p = OneLineErrorParser(
-        prog=PROG, formatter_class=HelpFormatter,
-        description="Temporal link prediction with a GCN encoder and the paper's two fully connected "
-                    "layers, trained dense or sparse (DST-EE, RigL, SET, static) or pruned with ADMM.",
-        epilog=f"Without a subcommand, {PROG} trains: '{PROG}' alone runs DST-EE at 90% sparsity on "
-               f"the embedded synthetic graph. '{PROG} SUBCOMMAND --help' lists a subcommand's options.")
-    sub = p.add_subparsers(dest="command", title="subcommands", metavar="{train,compare,report}")
+        prog=prog, formatter_class=HelpFormatter,
+        description="Sparse training (DST-EE, RigL, SET, static) and ADMM pruning: temporal link prediction "
+                    "with a GCN encoder and the paper's two fully connected layers (train, compare, report), "
+                    "and image classification with CNNs (vision).",
+        epilog=f"Without a subcommand, {prog} trains: '{prog}' alone runs DST-EE at 90% sparsity on "
+               f"the embedded synthetic graph. '{prog} SUBCOMMAND --help' lists a subcommand's options.")
+    sub = p.add_subparsers(dest="command", title="subcommands", metavar="{" + ",".join(SUBCOMMANDS) + "}")
     common = dict(formatter_class=HelpFormatter)
+    built = {}
+    if commands:
+        from baselines.link_prediction import register_admm
+
+        register_admm()
+    for name in SUBCOMMANDS:
+        if name not in commands or name == "vision":
+            sub.add_parser(name, help=SUBCOMMAND_HELP[name], add_help=False)
+        elif name == "train":
+            built[name] = _add_train_parser(sub, **common)
+        elif name == "compare":
+            from gnn_sparse.reports.compare import add_compare_parser
+
+            built[name] = add_compare_parser(sub, argv, **common)
+        else:
+            from gnn_sparse.reports.compare import add_report_parser
+
+            built[name] = add_report_parser(sub, **common)
+    return p, built
+
+
+def _add_train_parser(sub, **common) -> argparse.ArgumentParser:
+    from gnn_sparse.training.options import run_arguments
+
     train = sub.add_parser(
-        "train", parents=[run_arguments()], **common,
-        help="train and evaluate one run per seed (the default subcommand)",
+        "train", parents=[run_arguments()], **common, help=SUBCOMMAND_HELP["train"],
         description="Train and evaluate the link predictor, one run per --seed, then print a summary "
                     "table. Without options: DST-EE at 90% sparsity on the embedded synthetic graph.")
     train.add_argument("--export-sparse", default=None, metavar="PATH",
                        help="after the run (trained now or finished before), write its last-epoch model with "
                             "the masked weights as torch.sparse_csr to PATH (several seeds: PATH with -seedN); "
                             "load with gnn_sparse.training.export.load_link_predictor")
-    commands = {"train": train,
-                "compare": add_compare_parser(sub, argv, **common),
-                "report": add_report_parser(sub, **common)}
-    return p, commands
+    return train
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command line (see :func:`build_parsers`)."""
-    return build_parsers()[0]
+    return build_parsers(prog=prog)[0]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+    ``prog`` is the name error lines and ``--help`` show."""
     argv = with_subcommand(sys.argv[1:] if argv is None else argv)
-    parser, commands = build_parsers(argv[1:] if argv[:1] == ["compare"] else ())
+    chosen = argv[0] if argv[0] in SUBCOMMANDS else None
+    return reporting_missing_dependencies(lambda: _dispatch(argv, prog), f"{prog} {chosen}" if chosen else prog,
+                                          prefer=EXTRAS.get(chosen, ()))
+
+
+def _dispatch(argv: list[str], prog: str) -> int:
+    if argv[0] == "vision":
+        from gnn_sparse.vision.cli import main as vision_main
+
+        return vision_main(argv[1:], prog=f"{prog} vision")
+    chosen = argv[0] if argv[0] in SUBCOMMANDS else None
+    parser, commands = build_parsers(argv[1:] if chosen == "compare" else (), prog=prog,
+                                     commands=(chosen,) if chosen else ())
     args = parser.parse_args(argv)
     command = commands[args.command]
     if args.command == "compare":
+        from gnn_sparse.reports.compare import compare_main
+
         return compare_main(args, command, argv[1:])
     if args.command == "report":
+        from gnn_sparse.reports.compare import report_main
+
         return report_main(args, command, argv[1:])
+    return _train(args, command)
+
+
+def _train(args: argparse.Namespace, command: argparse.ArgumentParser) -> int:
+    from gnn_sparse.data.errors import DataError
+    from gnn_sparse.training import ConfigError, run
+    from gnn_sparse.training.commands import run_and_summarise
+    from gnn_sparse.training.options import configs_from_args
+
     run_one = run if args.export_sparse is None else _exporting(args)
     return run_and_summarise(command, args, configs_from_args, run_one, errors=(ConfigError, DataError))
 
@@ -91,6 +153,8 @@ def _exporting(args):
     """``run`` followed by :func:`~gnn_sparse.training.export.export_run` (rank 0 only)."""
     from pathlib import Path
 
+    from gnn_sparse.training import ConfigError, RunConfig, RunOptions, run
+    from gnn_sparse.training.distributed import is_main_process
     from gnn_sparse.training.export import export_run
 
     def run_one(config: RunConfig, options: RunOptions):
@@ -108,36 +172,6 @@ def _exporting(args):
         return results
 
     return run_one
-
-
-def run_and_summarise(parser, args, make_configs, run_one, errors=(ConfigError,)) -> int:
-    """The body shared by the single-run CLIs: ``--threads``, one run per seed, one-line
-    errors (exit 2), an interruption note (exit 130), then the summary table. Returns the
-    exit code."""
-    results = []
-    configure_logging(args.log_level or ("WARNING" if args.quiet else "INFO"))
-    try:
-        set_threads(args.threads)
-        configs = make_configs(args)
-        for config in configs:
-            name = args.run_name
-            if name is not None and len(configs) > 1:
-                name = f"{name}-seed{config.seed}"
-            options = RunOptions(results_dir=args.results_dir, run_name=name, resume=args.resume,
-                                 force=args.force, quiet=args.quiet)
-            results.append(run_one(config, options))
-    except errors as err:
-        print(f"{parser.prog}: error: {flag_error(err, parser)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; the last finished epoch is checkpointed, rerun with --resume",
-              file=sys.stderr)
-        return 130
-    if is_main_process():  # under torchrun: one summary, from rank 0
-        print(summary_table(results))
-        print(f"results: {args.results_dir}/ (one JSON per run, index.jsonl)")
-    shutdown(synchronize=True)  # under torchrun: every rank is done before any tears down
-    return 0
 
 
 if __name__ == "__main__":

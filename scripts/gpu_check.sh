@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 "$PY" -c "import gnn_sparse" 2>/dev/null || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
+# the real graphs of a checkout: ../shared/data beside it, unless named otherwise
+[ -n "${GNN_SPARSE_SHARED_DATA:-}" ] || [ ! -d ../shared/data ] || export GNN_SPARSE_SHARED_DATA="$PWD/../shared/data"
 "$PY" - <<'PY' || exit 1
 import sys, torch
 if not torch.cuda.is_available():

@@ -1,7 +1,22 @@
 """Fixtures shared across test folders (this folder is also on ``sys.path``, so that
-``helpers_ddp`` can be imported by name)."""
+``helpers_ddp`` can be imported by name).
+
+In a checkout the tests use the checkout's folders unless the environment says otherwise:
+``datasets/`` as the data root (``$GNN_SPARSE_DATA``; its ``raw/`` and ``processed/`` are
+ignored by git) and ``../shared/data`` beside the checkout as the shared real graphs
+(``$GNN_SPARSE_SHARED_DATA``; the tests that need them skip when it holds none). The
+library itself never looks there: its defaults are the user's cache folder and no shared
+folder.
+"""
+import os
+from pathlib import Path
+
 import pytest
 import torch
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("GNN_SPARSE_DATA", str(REPO / "datasets"))
+os.environ.setdefault("GNN_SPARSE_SHARED_DATA", str(REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def _one_line(capsys, prog):
 def test_train_refuses_with_one_line_naming_the_flag(argv, message, capsys, tmp_path):
     before = torch.get_num_threads()
     assert main([*argv, "--results-dir", str(tmp_path), "--quiet"]) == 2
-    assert message in _one_line(capsys, "run_link_prediction.py train")
+    assert message in _one_line(capsys, "gnn-sparse train")
     assert torch.get_num_threads() == before and not any(tmp_path.iterdir())  # refused before any work
 
 
@@ -53,7 +53,7 @@ def test_a_value_that_is_not_a_number_is_a_usage_error(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["--epochs", "1e3", "--results-dir", str(tmp_path)])
     assert exc.value.code == 2
-    assert "argument --epochs: invalid int value: '1e3'" in _one_line(capsys, "run_link_prediction.py train")
+    assert "argument --epochs: invalid int value: '1e3'" in _one_line(capsys, "gnn-sparse train")
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -66,7 +66,7 @@ def test_a_value_that_is_not_a_number_is_a_usage_error(capsys, tmp_path):
 def test_compare_refuses_with_one_line_naming_the_flag(argv, message, capsys, tmp_path):
     assert main(["compare", *argv, "--results-dir", str(tmp_path / "r"), "--reports-dir", str(tmp_path / "p"),
                  "--quiet"]) == 2
-    assert message in _one_line(capsys, "run_link_prediction.py compare")
+    assert message in _one_line(capsys, "gnn-sparse compare")
     assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists()
 
 

@@ -32,7 +32,7 @@ def test_bad_sampling_input_exits_2_with_one_line(argv, match, capsys, tmp_path)
         sys.exit(main([*argv, "--results-dir", str(tmp_path), "--quiet", "--epochs", "1"]))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("run_link_prediction.py train: error: "), err
+    assert len(err) == 1 and err[0].startswith("gnn-sparse train: error: "), err
     assert match in err[0]
 
 

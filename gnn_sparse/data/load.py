@@ -49,7 +49,7 @@ def load_dataset(
     Args:
         name: a registry name (``ia-email``, ``wiki-talk``, ``email-eu``, ``college-msg``,
             ``mathoverflow``, ``enron-employees``, ``bitcoin-otc``, ``synthetic``; see
-            ``datasets/manifest.json``) or the path of any edge-list file
+            :func:`~gnn_sparse.data.registry.known_names`) or the path of any edge-list file
             (format rules in :mod:`gnn_sparse.data.parse`).
         path: explicit file for ``name`` (first in the lookup order; then
             ``<root>/raw/``, the shared folder, a download). With a name that is not
@@ -66,7 +66,8 @@ def load_dataset(
             by default (``False``) message-passing edges are symmetrised and deduplicated,
             and a negative is never an edge in either direction.
         root: data root for downloads (``raw/``) and processed splits (``processed/``)
-            (default: ``$GNN_SPARSE_DATA``, else ``<repo>/datasets``).
+            (default: ``$GNN_SPARSE_DATA``, else the user's cache folder, ``~/.cache/gnn-sparse``;
+            :func:`~gnn_sparse.data.registry.data_root`).
         cache: reuse / write processed splits under ``<root>/processed`` (default: ``True``;
             ``synthetic`` is regenerated, never cached).
         download: allow downloading a registered file that is not found locally (default: ``True``).

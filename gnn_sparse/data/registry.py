@@ -1,42 +1,46 @@
 """Dataset registry: which temporal graphs have a name, and where their file is found.
 
-The registry is declarative: ``datasets/manifest.json`` lists, per name, the source URL, the
-file name, the column layout and the published node / event counts (checked after every
-load). ``synthetic`` is the one name without a file (see :mod:`gnn_sparse.data.synthetic`).
+The registry is declarative: ``manifest.json`` of this package (``gnn_sparse/data/``, shipped
+in the wheel) lists, per name, the source URL, the file name, the column layout and the
+published node / event counts (checked after every load). ``synthetic`` is the one name
+without a file (see :mod:`gnn_sparse.data.synthetic`).
 
-Locations, each overridable by an environment variable:
+Locations, none of them relative to the installed package:
 
-=====================  ==================================  =====================================
-what                   default                             override
-=====================  ==================================  =====================================
-data root              ``<repo>/datasets``                 ``root=`` argument, ``$GNN_SPARSE_DATA``
-raw downloads          ``<data root>/raw/<file>``
-shared real graphs     ``<repo>/../shared/data``           ``$GNN_SPARSE_SHARED_DATA``
-=====================  ==================================  =====================================
+* **data root** (downloads in ``raw/``, processed splits in ``processed/``): the ``root=``
+  argument (``--data-root``), else ``$GNN_SPARSE_DATA``, else the user's cache folder
+  (:func:`user_cache_dir`: ``$XDG_CACHE_HOME/gnn-sparse``, else ``~/.cache/gnn-sparse``;
+  ``%LOCALAPPDATA%/gnn-sparse`` on Windows);
+* **shared real graphs**: ``$GNN_SPARSE_SHARED_DATA``, a folder of already downloaded files
+  (none when unset).
 
 A registered file is looked up in this order: an explicit path, the raw cache under the data
-root, the shared folder (for graphs that have a ``shared_file``), then a download.
+root, the shared folder (when ``$GNN_SPARSE_SHARED_DATA`` names one, for graphs that have a
+``shared_file``), then a download.
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 import warnings
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from gnn_sparse.data.download import download_file
 from gnn_sparse.data.errors import DataFileNotFoundError, DownloadError
 from gnn_sparse.utils.io import sha256_file
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MANIFEST = REPO_ROOT / "datasets" / "manifest.json"
+MANIFEST = files(__package__) / "manifest.json"
+"""The registry file, read from the installed package."""
 SYNTHETIC = "synthetic"
+APP_NAME = "gnn-sparse"
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One registered temporal graph (an entry of ``datasets/manifest.json``).
+    """One registered temporal graph (an entry of the manifest, :data:`MANIFEST`).
 
     Args:
         name: registry name, e.g. ``"ia-email"``.
@@ -63,9 +67,8 @@ class DatasetSpec:
 
 def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpec]:
     """Read the manifest (default :data:`MANIFEST`) into ``{name: DatasetSpec}``."""
-    path = Path(path) if path is not None else MANIFEST
-    with open(path, encoding="utf-8") as f:
-        entries = json.load(f)["datasets"]
+    source = Path(path) if path is not None else MANIFEST
+    entries = json.loads(source.read_text(encoding="utf-8"))["datasets"]
     return {name: DatasetSpec(name=name, **entry) for name, entry in entries.items()}
 
 
@@ -74,18 +77,27 @@ def known_names() -> list[str]:
     return sorted(load_manifest()) + [SYNTHETIC]
 
 
+def user_cache_dir() -> Path:
+    """The per-user cache folder of gnn-sparse: ``$XDG_CACHE_HOME/gnn-sparse``, else
+    ``~/.cache/gnn-sparse`` (on Windows ``%LOCALAPPDATA%/gnn-sparse``)."""
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / APP_NAME
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / APP_NAME
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: ``root`` if given, else ``$GNN_SPARSE_DATA``, else ``<repo>/datasets``."""
+    """The data root: ``root`` if given, else ``$GNN_SPARSE_DATA``, else :func:`user_cache_dir`."""
     if root is not None:
         return Path(root)
     env = os.environ.get("GNN_SPARSE_DATA")
-    return Path(env) if env else REPO_ROOT / "datasets"
+    return Path(env) if env else user_cache_dir()
 
 
-def shared_data_dir() -> Path:
-    """The shared folder of real graphs: ``$GNN_SPARSE_SHARED_DATA`` or ``<repo>/../shared/data``."""
+def shared_data_dir() -> Path | None:
+    """The shared folder of real graphs, ``$GNN_SPARSE_SHARED_DATA``; ``None`` when unset."""
     env = os.environ.get("GNN_SPARSE_SHARED_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return Path(env) if env else None
 
 
 def _intact(raw: Path, spec: DatasetSpec) -> bool:
@@ -113,7 +125,7 @@ def resolve_file(
     """Find the file of a registered dataset, downloading it as a last resort.
 
     Order: ``path`` (must exist) → ``<root>/raw/<file>`` (if it has the manifest's sha256;
-    else it is deleted, with a warning) → shared folder → download to ``<root>/raw/<file>``. With ``download=False``, or when the download fails, the error
+    else it is deleted, with a warning) → ``$GNN_SPARSE_SHARED_DATA`` → download to ``<root>/raw/<file>``. With ``download=False``, or when the download fails, the error
     says which URL to fetch and where to save it.
     """
     if path is not None:
@@ -124,10 +136,9 @@ def resolve_file(
     cached = data_root(root) / "raw" / spec.file
     if cached.is_file() and _intact(cached, spec):
         return cached
-    if spec.shared_file is not None:
-        shared = shared_data_dir() / spec.shared_file
-        if shared.is_file():
-            return shared
+    folder = shared_data_dir()
+    if spec.shared_file is not None and folder is not None and (folder / spec.shared_file).is_file():
+        return folder / spec.shared_file
     how = (
         f"download {spec.url} and save it as {cached.resolve()} "
         f"(or pass its path explicitly with path=...)"

@@ -211,7 +211,7 @@ def feature_cache_dir(dataset, root: str | os.PathLike | None = None) -> Path | 
     """``<data root>/processed/features/<name>-<sha256[:16]>`` for a dataset read from a file; ``None``
     (no cache) for the generated ``synthetic`` graph, which the data cache does not keep either.
 
-    ``root`` is the data root (default: ``$GNN_SPARSE_DATA``, else ``<repo>/datasets``). The
+    ``root`` is the data root (default: :func:`~gnn_sparse.data.registry.data_root`). The
     folder names the data fingerprint for people; the cache key itself hashes the events.
     """
     if dataset.source_path is None:

@@ -2,14 +2,15 @@
 
 Each encoder has a :meth:`prepare` step that turns a split's message-passing graph into
 what its convolutions consume, done once per graph instead of once per forward pass.
+
+PyG (the ``graph`` extra) is imported when an encoder is built or a graph prepared, not
+with this module: the encoder names (:data:`ENCODERS`) are read by the run config, which
+the image runner shares.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import GCNConv, SAGEConv
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
-from torch_geometric.utils import coalesce
 
 
 class _ConvStack(nn.Module):
@@ -100,11 +101,16 @@ class GCNEncoder(_ConvStack):
         super().__init__(in_channels, hidden_channels, out_channels, num_layers)
 
     def _conv(self, in_channels: int, out_channels: int) -> nn.Module:
+        from torch_geometric.nn import GCNConv
+
         return GCNConv(in_channels, out_channels, normalize=False)
 
     @staticmethod
     def prepare(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
         """``(edge_index, edge_weight)``: normalised, self-loops added, duplicates summed."""
+        from torch_geometric.nn.conv.gcn_conv import gcn_norm
+        from torch_geometric.utils import coalesce
+
         index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
         return coalesce(index, weight, num_nodes=num_nodes, reduce="sum")
 
@@ -147,6 +153,8 @@ class SAGEEncoder(_ConvStack):
         super().__init__(in_channels, hidden_channels, out_channels, num_layers)
 
     def _conv(self, in_channels: int, out_channels: int) -> nn.Module:
+        from torch_geometric.nn import SAGEConv
+
         return SAGEConv(in_channels, out_channels, aggr="mean")
 
     @staticmethod

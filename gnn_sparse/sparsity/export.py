@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gnn_sparse.sparsity.pyg import loaded_pyg_classes
 from gnn_sparse.utils.io import CorruptFileError, atomic_torch_save, verify_content
 
 EXPORT_FORMAT = "gnn-sparse/sparse-model"
@@ -176,12 +177,7 @@ class SparseConv2d(nn.Module):
 
 
 def _linear_types() -> tuple[type, ...]:
-    try:
-        from torch_geometric.nn import Linear as PygLinear
-
-        return nn.Linear, PygLinear
-    except ImportError:  # pragma: no cover
-        return (nn.Linear,)
+    return (nn.Linear, *loaded_pyg_classes("Linear"))
 
 
 def load_sparse(export: str | os.PathLike | Mapping[str, Any], model: nn.Module,

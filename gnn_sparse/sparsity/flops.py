@@ -29,6 +29,8 @@ from typing import Any, Callable, Iterable, Mapping
 import torch
 from torch import nn
 
+from gnn_sparse.sparsity.pyg import loaded_pyg_classes
+
 PROPAGATION = ":propagate"
 """Suffix of the keys of weight-free operations (``"encoder.convs.0:propagate"``)."""
 
@@ -49,17 +51,8 @@ def propagation_flops(num_edges: int, channels: int) -> int:
 
 
 def _layer_types():
-    linear: list[type] = [nn.Linear]
-    gcn: tuple[type, ...] = ()
-    try:
-        from torch_geometric.nn import GCNConv, SAGEConv
-        from torch_geometric.nn import Linear as PygLinear
-
-        linear.append(PygLinear)
-        gcn = (GCNConv, SAGEConv)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(linear), (nn.Conv1d, nn.Conv2d, nn.Conv3d), gcn
+    return (nn.Linear, *loaded_pyg_classes("Linear")), (nn.Conv1d, nn.Conv2d, nn.Conv3d), \
+        loaded_pyg_classes("GCNConv", "SAGEConv")
 
 
 def _num_edges(graph: Any) -> int:

@@ -1,15 +1,28 @@
 """Drop and grow rules: the only pieces in which SET, RigL and DST-EE differ.
 
-A rule maps the state of one layer to a score per weight; :func:`~.update.drop_and_grow`
-then drops the lowest-scoring active weights and grows the highest-scoring inactive ones.
-Rules are small objects so that a user can pass their own.
+A rule maps the state of one layer (:class:`LayerState`) to a score per weight;
+:func:`~.update.drop_and_grow` then drops the lowest-scoring active weights and grows the
+highest-scoring inactive ones. Rules are small objects so that a user can pass their own:
+
+* a **drop rule** has ``scores(layer) -> tensor`` (the lowest active scores are dropped);
+* a **grow rule** has ``scores(layer) -> tensor`` (the highest inactive scores grow), and may
+  say ``needs_grad = False`` (default ``True``: ``layer.grad`` is the dense gradient) and give
+  ``state(t) -> dict`` (values logged with each update);
+
+and both best a ``config()``: what defines the rule, recorded in the sparsifier's state and
+compared when it is loaded (:mod:`~gnn_sparse.sparsity.pieces`). Subclassing
+:class:`DropRule` or :class:`GrowthRule` gives one: the class name and the public scalar
+attributes, which is right unless the rule has settings of other types.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+
+from gnn_sparse.sparsity.pieces import scalar_settings
 
 DST_EE_C = 1e-2
 """DST-EE's exploration coefficient c (the authors' GNN runs)."""
@@ -43,7 +56,19 @@ class LayerState:
     candidates: torch.Tensor | None = None
 
 
-class MagnitudeDrop:
+class DropRule:
+    """Base class: ``scores(layer)`` gives a score per weight; the lowest active are dropped."""
+
+    def scores(self, layer: LayerState) -> torch.Tensor:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """What defines the rule (its class and scalar settings); a sparsifier refuses to load
+        a state saved under a different one."""
+        return {"rule": type(self).__name__, **scalar_settings(self)}
+
+
+class MagnitudeDrop(DropRule):
     """Drop the active weights closest to zero: score :math:`|w|` (lowest are dropped)."""
 
     def scores(self, layer: LayerState) -> torch.Tensor:
@@ -65,12 +90,10 @@ class GrowthRule:
         """Values worth logging and checkpointing at iteration ``t``."""
         return {}
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """What defines the rule (its class and scalar settings); a sparsifier refuses to load
         a state saved under a different one."""
-        settings = {k: v for k, v in vars(self).items()
-                    if not k.startswith("_") and isinstance(v, (bool, int, float, str, type(None)))}
-        return {"rule": type(self).__name__, **settings}
+        return {"rule": type(self).__name__, **scalar_settings(self)}
 
 
 class RandomGrowth(GrowthRule):

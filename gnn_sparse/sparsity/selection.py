@@ -14,18 +14,13 @@ import torch
 from torch import nn
 from torch.nn.parameter import UninitializedParameter
 
+from gnn_sparse.sparsity.pyg import loaded_pyg_classes
+
 Selector = Union[str, nn.Module, nn.Parameter]
 
 
 def _default_layer_types() -> tuple[type, ...]:
-    types: list[type] = [nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d]
-    try:  # PyG is a dependency, but keep the core importable without it.
-        from torch_geometric.nn import Linear as PygLinear
-
-        types.append(PygLinear)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(types)
+    return (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, *loaded_pyg_classes("Linear"))
 
 
 def select_parameters(

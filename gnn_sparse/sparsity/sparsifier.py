@@ -3,31 +3,42 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from gnn_sparse.sparsity.distributed import DistributedSync, NoSync, default_sync
-from gnn_sparse.sparsity.distributions import resolve_distribution
+from gnn_sparse.sparsity.distributions import Distribution, distribution_config, resolve_distribution
 from gnn_sparse.sparsity.optim_state import mask_optimizer_state
+from gnn_sparse.sparsity.pieces import config_differences, piece_config
 from gnn_sparse.sparsity.rules import (
     DST_EE_C,
     DST_EE_C_DECAY,
     DST_EE_C_DECAY_INTERVAL,
     DST_EE_EPS,
+    DropRule,
     GradientGrowth,
     GrowthRule,
     LayerState,
     MagnitudeDrop,
     RandomGrowth,
 )
-from gnn_sparse.sparsity.schedules import UpdateSchedule
+from gnn_sparse.sparsity.schedules import Schedule, UpdateSchedule, as_schedule
 from gnn_sparse.sparsity.selection import Selector, select_parameters
 from gnn_sparse.sparsity.exploration import exploration_rule
 from gnn_sparse.sparsity.update import drop_set, grow_set
 
 logger = logging.getLogger("gnn_sparse.sparsity")
+
+DEFAULT_UPDATE_INTERVAL = 100
+DEFAULT_DROP_FRACTION = 0.5
+DEFAULT_DROP_SCHEDULE = "cosine"
+"""The defaults of the scalar schedule arguments (:class:`UpdateSchedule`)."""
+MASKS = {"distribution": "masks"}
+"""The distribution config of a sparsifier given explicit ``masks``."""
+SCHEDULE_LABELS = {"update_interval": "update_interval (T)", "end_step": "end_step",
+                   "drop_fraction": "drop_fraction", "decay": "drop schedule"}
 
 ZERO_PRESERVING_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
 """Optimizers under which a weight with zero gradient and zero state stays exactly 0
@@ -69,9 +80,9 @@ class DynamicSparsifier:
       ``register_step_pre_hook``), so inactive weights never move through momentum or
       weight decay; on update iterations the dense gradient is left in ``.grad`` because
       the grow rule scores inactive weights with it.
-    * **Every** ``update_interval`` **iterations** while ``t < end_step`` each layer drops
-      the ``k = floor(f(t) * active)`` active weights chosen by the drop rule and grows ``k``
-      weights chosen by the grow rule (:func:`~gnn_sparse.sparsity.update.drop_and_grow`).
+    * **On every update iteration of the schedule** (by default every ``update_interval``
+      iterations while ``t < end_step``) each layer drops the ``k = floor(f(t) * active)``
+      active weights chosen by the drop rule and grows ``k`` weights chosen by the grow rule (:func:`~gnn_sparse.sparsity.update.drop_and_grow`).
       Grown weights start at exactly 0 and all their optimizer state is zeroed; the state of
       dropped weights is zeroed too. Then ``ever_active |= mask`` and ``N += mask``. ``N``
       grows at *every* update round and in every layer (the paper's step 4), also when the
@@ -83,20 +94,32 @@ class DynamicSparsifier:
     gradients in place) and then :meth:`step`; an update whose gradients are not finite is
     skipped and logged. Under gradient accumulation call :meth:`step` once per optimizer step.
 
+    Every piece is swappable (``docs/sparse_training.md``): the grow rule, the drop rule, the
+    schedule and the distribution may be a user's own, and each is recorded in
+    :meth:`state_dict` by its config (:mod:`~gnn_sparse.sparsity.pieces`), so that a strict
+    :meth:`load_state_dict` in another process recognises the same experiment.
+
     Args:
         model: the model whose parameters are masked.
         optimizer: the optimizer that updates them (every masked parameter must be in it).
-        grow: the grow rule, or ``None`` for a static mask.
+        grow: the grow rule (:class:`~gnn_sparse.sparsity.rules.GrowthRule` or any object with
+            ``scores(layer)``), or ``None`` for a static mask.
         sparsity: global target sparsity in [0, 1).
-        distribution: ``"uniform"``, ``"erk"`` or an explicit ``{name: sparsity}`` dict.
+        distribution: a name of :data:`~gnn_sparse.sparsity.distributions.DISTRIBUTIONS`
+            (``"uniform"``, ``"erk"``), an explicit ``{name: sparsity}`` dict, or a function
+            ``(shapes, sparsity) -> {name: sparsity}``.
         params: which parameters to mask (names, glob patterns, modules); default: weights
             of Linear / Conv1d/2d/3d / ``torch_geometric.nn.Linear`` layers.
-        update_interval: T, iterations between mask updates.
-        end_step: T_end, no updates at ``t >= end_step``.
-        drop_fraction: initial fraction of active weights moved per update.
+        update_interval: T, iterations between mask updates (default 100).
+        end_step: T_end, no updates at ``t >= end_step`` (required unless ``schedule`` is given).
+        drop_fraction: initial fraction of active weights moved per update (default 0.5).
         drop_schedule: ``"cosine"`` (default) or ``"constant"`` decay of the drop fraction.
-        drop: the drop rule (default :class:`MagnitudeDrop`).
-        erk_power_scale: exponent of the ERK density formula.
+        schedule: instead of the four arguments above, a schedule object
+            (``is_update_step(t)``, ``fraction(t)``; e.g.
+            :class:`~gnn_sparse.sparsity.schedules.UpdateSchedule`) or a function ``t ->
+            fraction or None`` (``None``: no update at ``t``).
+        drop: the drop rule (default :class:`MagnitudeDrop`; any object with ``scores(layer)``).
+        erk_power_scale: exponent of the ERK density formula (``distribution="erk"``).
         seed: seeds the initial masks and any random growth.
         masks: explicit initial masks ``{name: bool tensor}`` instead of random ones (for
             example the top-|w| masks of a pruned model); they define the per-layer sparsity
@@ -112,33 +135,44 @@ class DynamicSparsifier:
         optimizer: torch.optim.Optimizer,
         grow: GrowthRule | None,
         sparsity: float | None = None,
-        distribution: str | Mapping[str, float] = "uniform",
+        distribution: str | Mapping[str, float] | Distribution = "uniform",
         params: Sequence[Selector] | None = None,
-        update_interval: int = 100,
+        update_interval: int | None = None,
         end_step: int | None = None,
-        drop_fraction: float = 0.5,
-        drop_schedule: str = "cosine",
-        drop: MagnitudeDrop | None = None,
+        drop_fraction: float | None = None,
+        drop_schedule: str | None = None,
+        drop: DropRule | None = None,
         erk_power_scale: float = 1.0,
         seed: int = 0,
         masks: Mapping[str, torch.Tensor] | None = None,
         sync: DistributedSync | NoSync | None = None,
+        schedule: Schedule | Callable[[int], float | None] | None = None,
     ):
         name = type(self).__name__
+        self.schedule: Schedule | None = None
         if grow is not None:
-            if end_step is None:
+            _check_rule(name, "grow", grow)
+            scalars = {"update_interval": update_interval, "end_step": end_step, "drop_fraction": drop_fraction,
+                       "drop_schedule": drop_schedule}
+            if schedule is not None:
+                given = [key for key, value in scalars.items() if value is not None]
+                if given:
+                    raise TypeError(f"{name}: pass either schedule= or {', '.join(given)}, not both")
+                self.schedule = as_schedule(schedule)
+            elif end_step is None:
                 raise ValueError(f"{name}: end_step is required (no mask updates at t >= end_step)")
-            self.schedule: UpdateSchedule | None = UpdateSchedule(
-                update_interval, end_step, drop_fraction, drop_schedule
-            )
-        else:
-            self.schedule = None
+            else:
+                self.schedule = UpdateSchedule(
+                    DEFAULT_UPDATE_INTERVAL if update_interval is None else update_interval, end_step,
+                    DEFAULT_DROP_FRACTION if drop_fraction is None else drop_fraction,
+                    DEFAULT_DROP_SCHEDULE if drop_schedule is None else drop_schedule)
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
             model = model.module  # names without "module.", so checkpoints work with and without DDP
         self.model = model
         self.optimizer = optimizer
         self.grow = grow
         self.drop = drop if drop is not None else MagnitudeDrop()
+        _check_rule(name, "drop", self.drop)
         if masks is not None and params is None:
             params = list(masks)
         self.params = select_parameters(model, params, optimizer)
@@ -147,9 +181,12 @@ class DynamicSparsifier:
         if masks is not None:
             masks = _check_masks(name, masks, shapes)
             self.target_sparsity = {n: 1.0 - int(m.sum()) / m.numel() for n, m in masks.items()}
+            self.distribution_config = dict(MASKS)
         else:
             self.target_sparsity = resolve_distribution(distribution, shapes, sparsity, erk_power_scale)
+            self.distribution_config = distribution_config(distribution, erk_power_scale)
         self.t = 0
+        self.rounds = 0  # update iterations so far, skipped ones included
         self.history: list[dict[str, Any]] = []
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -207,9 +244,13 @@ class DynamicSparsifier:
             torch._foreach_mul_(list(grads), list(masks))
 
     def _update(self, t: int) -> None:
+        self.rounds += 1
         fraction = self.schedule.fraction(t)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"{type(self).__name__}: the schedule's fraction at t={t} is {fraction!r}, "
+                             "outside [0, 1]")
         grads = {n: p.grad for n, p in self.params.items()}
-        if self.grow.needs_grad:
+        if getattr(self.grow, "needs_grad", True):
             missing = [n for n, g in grads.items() if g is None]
             if missing:
                 raise RuntimeError(
@@ -239,7 +280,7 @@ class DynamicSparsifier:
                 count.add_(mask)  # step 4 counts every round, also one that moves nothing
                 continue
             layer = LayerState(weight=p, grad=grads[n], mask=mask, count=count, t=t, generator=self.generator,
-                               k=k, round=t // self.schedule.update_interval)
+                               k=k, round=self.rounds)
             kept, dropped = drop_set(mask, self.drop.scores(layer), k)
             layer.candidates = ~kept.view_as(mask)
             chosen = grow_set(kept, self.grow.scores(layer), k)
@@ -264,11 +305,15 @@ class DynamicSparsifier:
         explored = {n: int(e.count_nonzero()) for n, e in self.ever_active.items()}
         for n in layers:
             layers[n]["exploration_rate"] = explored[n] / self.params[n].numel()
-        record = {"t": t, "drop_fraction": fraction, **self.grow.state(t),
+        record = {"t": t, "drop_fraction": fraction, **self._grow_state(t),
                   "exploration_rate": sum(explored.values()) / self._numel, "layers": layers}
         self.history.append(record)
         self.sync.check_masks(self.masks, t)
         logger.info("mask update t=%d drop_fraction=%.4f R=%.4f", t, fraction, record["exploration_rate"])
+
+    def _grow_state(self, t: int) -> dict[str, Any]:
+        state = getattr(self.grow, "state", None)
+        return dict(state(t)) if self.grow is not None and callable(state) else {}
 
     def _refresh_float_masks(self) -> None:
         self._float_masks = {n: m.to(self.params[n].dtype) for n, m in self.masks.items()}
@@ -300,20 +345,31 @@ class DynamicSparsifier:
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict[str, Any]:
-        """Masks, counts N, ever-active sets, t, current c, schedule and the RNG state."""
+        """Masks, counts N, ever-active sets, t, the update rounds, the current c, the configs
+        of the grow rule, drop rule, schedule and distribution, the per-layer targets, the
+        history and the RNG state."""
         return {
             "t": self.t,
+            "rounds": self.rounds,
             "masks": {n: m.clone() for n, m in self.masks.items()},
             "counts": {n: c.clone() for n, c in self.counts.items()},
             "ever_active": {n: e.clone() for n, e in self.ever_active.items()},
             "rng_state": self.generator.get_state(),
-            "grow": repr(self.grow),
-            "grow_config": None if self.grow is None else self.grow.config(),
-            "drop": repr(self.drop),
-            "grow_state": self.grow.state(self.t) if self.grow is not None else {},
-            "schedule": None if self.schedule is None else vars(self.schedule).copy(),
+            **self.configs(),
+            "grow_state": self._grow_state(self.t),
             "target_sparsity": dict(self.target_sparsity),
             "history": list(self.history),
+        }
+
+    def configs(self) -> dict[str, dict[str, Any] | None]:
+        """What defines this sparsifier's experiment besides its per-layer targets: the
+        configs of its ``grow`` rule, ``drop`` rule, ``schedule`` (``None`` for a static
+        mask) and ``distribution`` (see :func:`~gnn_sparse.sparsity.pieces.piece_config`)."""
+        return {
+            "grow": None if self.grow is None else piece_config(self.grow, "rule"),
+            "drop": piece_config(self.drop, "rule"),
+            "schedule": None if self.schedule is None else piece_config(self.schedule, "schedule"),
+            "distribution": dict(self.distribution_config),
         }
 
     @torch.no_grad()
@@ -322,16 +378,14 @@ class DynamicSparsifier:
 
         The state must come from the same experiment: with ``strict=True`` (default) a state
         saved with another grow rule or grow-rule setting (DST-EE's ``c``, ``eps``,
-        ``c_decay``, ``c_decay_interval``), drop rule, ``update_interval``, ``end_step``,
-        ``drop_fraction``, drop schedule or per-layer target sparsity is refused with a
-        :class:`ValueError` naming every difference. ``strict=False`` loads it anyway: masks,
-        ``N``, ever-active sets, ``t``, RNG, history and target sparsities come from the
-        state, while the grow rule, drop rule and schedule stay this sparsifier's own. The
-        masked parameters (names and shapes) must match in either case.
-
-        States saved before the drop rule and the structured grow-rule settings were recorded
-        (no ``"drop"`` / ``"grow_config"`` keys) still load: their grow rule is compared by
-        its ``repr`` (which names every setting) and the drop rule is not checked.
+        ``c_decay``, ``c_decay_interval``), drop rule, schedule (``update_interval``,
+        ``end_step``, ``drop_fraction``, drop schedule, or another schedule), distribution or
+        per-layer target sparsity is refused with a :class:`ValueError` naming every
+        difference. The pieces are compared by their configs (:meth:`configs`), so a user's
+        own rule, schedule or distribution is recognised in a fresh process. ``strict=False``
+        loads it anyway: masks, ``N``, ever-active sets, ``t``, update rounds, RNG, history
+        and target sparsities come from the state, while the pieces stay this sparsifier's
+        own. The masked parameters (names and shapes) must match in either case.
         """
         name = type(self).__name__
         theirs = state_dict["masks"]
@@ -359,6 +413,7 @@ class DynamicSparsifier:
             self.ever_active[n].copy_(state_dict["ever_active"][n])
             self._n_active[n] = int(self.masks[n].count_nonzero())
         self.t = int(state_dict["t"])
+        self.rounds = int(state_dict["rounds"])
         self.generator.set_state(state_dict["rng_state"])
         self.target_sparsity = dict(state_dict["target_sparsity"])
         self.history = list(state_dict["history"])
@@ -369,28 +424,11 @@ class DynamicSparsifier:
 
     def _differences(self, state: Mapping[str, Any]) -> list[str]:
         """What differs between the experiment that saved ``state`` and this one."""
-        out = []
-        if "grow_config" in state:
-            theirs, ours = state["grow_config"], None if self.grow is None else self.grow.config()
-            same_rule = theirs is not None and ours is not None and theirs["rule"] == ours["rule"]
-            if same_rule:
-                out += [f"{k} {theirs.get(k)!r} there, {ours.get(k)!r} here"
-                        for k in dict.fromkeys([*theirs, *ours]) if theirs.get(k) != ours.get(k)]
-            elif theirs != ours:
-                out.append(f"grow rule {state['grow']} there, {self.grow!r} here")
-        elif state.get("grow") != repr(self.grow):  # a state saved before "grow_config"
-            out.append(f"grow rule {state.get('grow')} there, {self.grow!r} here")
-        if "drop" in state and state["drop"] != repr(self.drop):
-            out.append(f"drop rule {state['drop']} there, {self.drop!r} here")
-        theirs = state.get("schedule")
-        ours = None if self.schedule is None else vars(self.schedule)
-        if (theirs is None) != (ours is None):
-            out.append(f"schedule {theirs} there, {ours} here")
-        elif ours is not None:
-            labels = {"update_interval": "update_interval (T)", "end_step": "end_step",
-                      "drop_fraction": "drop_fraction", "decay": "drop schedule"}
-            out += [f"{labels.get(k, k)} {theirs.get(k)!r} there, {ours.get(k)!r} here"
-                    for k in ours if theirs.get(k) != ours[k]]
+        ours = self.configs()
+        out = config_differences("grow rule", state.get("grow"), ours["grow"], "rule")
+        out += config_differences("drop rule", state.get("drop"), ours["drop"], "rule")
+        out += config_differences("schedule", state.get("schedule"), ours["schedule"], "schedule", SCHEDULE_LABELS)
+        out += config_differences("distribution", state.get("distribution"), ours["distribution"], "distribution")
         target = state.get("target_sparsity", {})
         out += [f"target sparsity of '{n}' {target.get(n)!r} there, {s!r} here"
                 for n, s in self.target_sparsity.items() if target.get(n) != s]
@@ -418,6 +456,11 @@ class DynamicSparsifier:
         sched = self.schedule
         return (f"{type(self).__name__}(layers={len(self.params)}, grow={self.grow!r}, "
                 f"schedule={sched!r}, t={self.t})")
+
+
+def _check_rule(owner: str, kind: str, rule: Any) -> None:
+    if not callable(getattr(rule, "scores", None)):
+        raise TypeError(f"{owner}: a {kind} rule needs a scores(layer) method, got {rule!r}")
 
 
 def _check_masks(owner: str, masks: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple]) -> dict:
@@ -469,7 +512,7 @@ class SET(DynamicSparsifier):
 class StaticSparse(DynamicSparsifier):
     """A random sparse mask kept fixed for the whole run (no updates)."""
 
-    UPDATE_ARGUMENTS = ("update_interval", "end_step", "drop_fraction", "drop_schedule", "drop")
+    UPDATE_ARGUMENTS = ("update_interval", "end_step", "drop_fraction", "drop_schedule", "schedule", "drop")
     """Arguments of :class:`DynamicSparsifier` that only mask updates use: refused here."""
 
     def __init__(self, model, optimizer, sparsity=None, distribution="uniform", **kwargs):

@@ -225,8 +225,7 @@ class SparseMethod(Method):
 
     def load_state_dict(self, state):
         self.sparsifier.load_state_dict(state["sparsifier"])
-        if "probe" in state:  # checkpoints written before the probe existed have none
-            self.probe.load_state_dict(state["probe"])
+        self.probe.load_state_dict(state["probe"])
 
     def phase_density(self, phase):
         return {n: float(m.count_nonzero()) / m.numel() for n, m in self.sparsifier.masks.items()}

@@ -110,11 +110,12 @@ def run_arguments() -> argparse.ArgumentParser:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=d["dataset"],
                       help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, ...; "
-                           "see datasets/manifest.json) or the path of an edge-list file")
+                           "see datasets/README.md) or the path of an edge-list file")
     data.add_argument("--columns", default=d["columns"],
                       help="column roles of an edge-list file, e.g. 'src,dst,weight,time' (default: the registry's)")
     data.add_argument("--data-root", default=d["data_root"],
-                      help="folder for downloads and processed splits (default: $GNN_SPARSE_DATA or ./datasets)")
+                      help="folder for downloads and processed splits (default: $GNN_SPARSE_DATA, else "
+                           "the user's cache folder, ~/.cache/gnn-sparse)")
     data.add_argument("--split", default=None, choices=["chronological", "original"],
                       help="chronological (oldest/next/newest events) or the original, leaky protocol "
                            f"(default: {d['split']}; original under --protocol original)")
@@ -170,7 +171,7 @@ def run_arguments() -> argparse.ArgumentParser:
     model.add_argument("--num-layers", type=int, default=d["num_layers"], help="number of GNN layers")
     model.add_argument("--fc-hidden", type=int, default=d["fc_hidden"], help="width of fc1")
 
-    batches = p.add_argument_group("mini-batches of big graphs (gcn, sage; README 'Sampled training')")
+    batches = p.add_argument_group("mini-batches of big graphs (gcn, sage; docs/big_graphs.md)")
     batches.add_argument("--num-neighbors", type=int, nargs="+", default=d["num_neighbors"], metavar="K",
                          help="sampled neighbours per GNN layer (one per layer, or one for all; -1 = every "
                               "neighbour; -1 alone forces full-graph encoding); default: full graph when "
@@ -181,7 +182,7 @@ def run_arguments() -> argparse.ArgumentParser:
     batches.add_argument("--control-variates", action=argparse.BooleanOptionalAction, default=d["control_variates"],
                          help="sampled GCN runs: VR-GCN control variates (sample only the difference from a "
                               "history of each layer's input, add the history's exact neighbour sum); lower "
-                              "variance, each step reads every in-edge of the sampled nodes (README 'Big graphs')")
+                              "variance, each step reads every in-edge of the sampled nodes (docs/big_graphs.md)")
 
     twalk = p.add_argument_group("temporal-walk features (--encoder twalk; cached under the data root)")
     twalk.add_argument("--leaky-embeddings", action=argparse.BooleanOptionalAction, default=None,
@@ -204,7 +205,7 @@ def run_arguments() -> argparse.ArgumentParser:
                             "faster on free cores but not reproducible (recorded in the results and the cache key)")
     twalk.add_argument("--skipgram-backend", choices=SKIPGRAM_BACKENDS, default=d["skipgram_backend"],
                        help="skip-gram implementation: gensim's Word2Vec, or the same algorithm compiled with "
-                            "numba, several times faster on big graphs (README, 'Big graphs'); not bit-equal")
+                            "numba, several times faster on big graphs (docs/big_graphs.md); not bit-equal")
 
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")

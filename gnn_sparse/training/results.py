@@ -71,16 +71,26 @@ def select_best(history: Sequence[dict[str, Any]], on: str = "val") -> dict[str,
     return best
 
 
+def _installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, ``None`` when it is not installed (the
+    image runner runs without the graph extra), read without importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
 def library_versions() -> dict[str, str]:
     import numpy
     import sklearn
     import torch
-    import torch_geometric
 
     import gnn_sparse
 
     return {"python": platform.python_version(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "numpy": numpy.__version__,
+            "torch_geometric": _installed_version("torch-geometric"), "numpy": numpy.__version__,
             "scikit-learn": sklearn.__version__, "gnn_sparse": gnn_sparse.__version__,
             "gnn_sparse_revision": LOADED_REVISION, "cuda": torch.version.cuda}
 

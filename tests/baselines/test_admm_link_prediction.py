@@ -169,5 +169,5 @@ def test_cli_bad_input_exits_2_with_one_line(argv, match, capsys, tmp_path):
         sys.exit(main(["--method", "admm", *argv, "--results-dir", str(tmp_path), "--quiet", "--threads", "1"]))
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("run_link_prediction.py train: error: "), err
+    assert len(err) == 1 and err[0].startswith("gnn-sparse train: error: "), err
     assert match in err[0]

@@ -45,9 +45,9 @@ def root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def shared():
-    """The shared real graphs (``../shared/data``); skip when that folder is absent."""
+    """The shared real graphs (``$GNN_SPARSE_SHARED_DATA``); skip when that folder is absent."""
     folder = shared_data_dir()
-    if not (folder / "email-Eu-core-temporal.txt.gz").is_file():
+    if folder is None or not (folder / "email-Eu-core-temporal.txt.gz").is_file():
         pytest.skip(f"shared data not found at {folder} (set GNN_SPARSE_SHARED_DATA)")
     return folder
 

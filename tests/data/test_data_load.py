@@ -1,6 +1,7 @@
 import gzip
 import hashlib
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,3 +276,31 @@ def test_time_column_recorded(tiny, write, root):
     two = load_dataset(write("two.txt", "".join(f"{s} {d}\n" for s, d in zip(SRC, DST))), root=root)
     assert two.time_column is None and not two.time_constant  # the file order is the time
     assert load_dataset("synthetic", num_nodes=50, num_events=300).time_column is None
+
+
+def test_the_registry_ships_in_the_package():
+    from gnn_sparse.data import registry
+
+    assert registry.MANIFEST.name == "manifest.json" and registry.MANIFEST.is_file()
+    assert Path(str(registry.MANIFEST)).parent == Path(registry.__file__).parent
+    names = known_names()
+    assert {"ia-email", "wiki-talk", "email-eu", "synthetic"} <= set(names)
+    readme = (Path(__file__).resolve().parents[2] / "datasets" / "README.md").read_text(encoding="utf-8")
+    assert all(f"| `{name}` |" in readme for name in names)  # the data root's README lists every name
+
+
+def test_locations_never_depend_on_the_source_tree(monkeypatch, tmp_path):
+    from gnn_sparse.data.registry import data_root, shared_data_dir
+
+    for variable in ("GNN_SPARSE_DATA", "GNN_SPARSE_SHARED_DATA", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data_root() == tmp_path / "home" / ".cache" / "gnn-sparse" and shared_data_dir() is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert data_root() == tmp_path / "cache" / "gnn-sparse"
+    monkeypatch.setenv("GNN_SPARSE_DATA", str(tmp_path / "data"))
+    assert data_root() == tmp_path / "data" and data_root(tmp_path / "given") == tmp_path / "given"
+    # no shared folder unless named: a registered graph is looked for in the data root, then downloaded
+    with pytest.raises(DataFileNotFoundError, match=r"'email-eu' is not available locally: download .* and save it "
+                                                    rf"as {tmp_path}/data/raw/email-Eu-core-temporal\.txt\.gz"):
+        load_dataset("email-eu", download=False)

@@ -216,7 +216,7 @@ def _cli_error(argv_path, tmp_path, capsys):
                  "--data-root", str(tmp_path / "root"), "--epochs", "1", "--quiet"])
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1, lines
-    assert lines[0].startswith(f"run_link_prediction.py train: error: {argv_path}")
+    assert lines[0].startswith(f"gnn-sparse train: error: {argv_path}")
     return lines[0]
 
 

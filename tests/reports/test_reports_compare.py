@@ -161,7 +161,7 @@ def test_report_on_an_empty_results_folder_exits_2_with_one_line(tmp_path, capsy
                  "--reports-dir", str(tmp_path / "reports")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert err[0].startswith("run_link_prediction.py report: error: no runs of dataset 'email-eu'")
+    assert err[0].startswith("gnn-sparse report: error: no runs of dataset 'email-eu'")
     assert "compare" in err[0]
     assert not (tmp_path / "reports").exists()
 
@@ -176,7 +176,7 @@ def test_report_on_an_empty_results_folder_exits_2_with_one_line(tmp_path, capsy
 def test_bad_grid_input_exits_2_with_one_line(tmp_path, capsys, extra, match):
     assert main(grid_args(tmp_path, *extra)) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("run_link_prediction.py compare: error: ")
+    assert err[-1].startswith("gnn-sparse compare: error: ")
     assert match in err[-1]
 
 

@@ -472,22 +472,6 @@ def test_load_state_dict_refuses_another_experiment(method, changed, match):
     assert other.t == 12 and all(torch.equal(other.counts[n], saved.counts[n]) for n in saved.counts)
 
 
-def test_load_state_dict_of_an_older_version():
-    # States saved before "grow_config" and "drop" were recorded still load, checked by repr.
-    model = mlp()
-    opt, saved = make(DSTEE, model, c_decay=1.0)
-    for x, y in batches(model, 7):
-        train_step(model, opt, saved, x, y)
-    old = {k: v for k, v in copy.deepcopy(saved.state_dict()).items() if k not in ("grow_config", "drop")}
-    _, same = make(DSTEE, mlp(), c_decay=1.0)
-    same.load_state_dict(old)
-    assert same.t == 7 and all(torch.equal(same.masks[n], saved.masks[n]) for n in saved.masks)
-    _, other = make(DSTEE, mlp())  # today's default c_decay = 0.9
-    with pytest.raises(ValueError, match=r"grow rule ExplorationGrowth\(c=0\.01, eps=1\.0, c_decay=1\.0, "
-                                         r"c_decay_interval=1000\) there, ExplorationGrowth\(.*c_decay=0\.9"):
-        other.load_state_dict(old)
-
-
 def test_static_sparse_refuses_update_arguments():
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

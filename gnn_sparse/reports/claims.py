@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from gnn_sparse.reports.grid import ADMM_ROWS, DENSE_METHOD, EXPLORATION_METHOD, normalise_sparsity
+from gnn_sparse.reports.grid import ADMM_ROWS, DENSE_METHOD, EXPLORATION_METHOD, VARIANT_ROWS, normalise_sparsity
 from gnn_sparse.reports.paired import PairedDifference, Side, paired_difference, stronger_side
 from gnn_sparse.reports.records import Run, exploration_curve, run_protocol
 from gnn_sparse.reports.statistics import (EQUIVALENCE_MARGIN, decided, difference_p, equivalence_p,
@@ -140,6 +140,14 @@ def common_claims(grid: dict[str, Any]) -> list[Claim]:
             claims.append(Claim(f"beats-rigl-{s:g}", f"DST-EE beats RigL at {s * 100:g}%",
                                 "Table I (CIFAR, 3 seeds): +0.46 .. +1.65 points at 90-98%",
                                 dst, Side("rigl"), normalise_sparsity(s), 0.0))
+    if "rigl" in methods:
+        for row in (m for m in methods if m in VARIANT_ROWS):
+            for knob in (grid.get("variant_knobs") or {}).get(row, []):
+                side = Side(row, knob)
+                for s in grid["sparsities"]:
+                    claims.append(Claim(f"{row}-{knob:g}-beats-rigl-{s:g}", f"{side.label} beats RigL at {s * 100:g}%",
+                                        "not in the paper: an exploration variant (docs/reports/exploration_study.md)",
+                                        side, Side("rigl"), normalise_sparsity(s), 0.0))
     low, high = c_pair(grid)
     if low is not None:
         for s in _swept_sparsities(grid):

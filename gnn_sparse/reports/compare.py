@@ -50,8 +50,8 @@ from filelock import FileLock
 
 from gnn_sparse.reports.grid import (
     ADMM_METHOD, DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD,
-    IMAGE_METHODS, IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, Preset, RunKey, expected_runs, make_key, normalise_c,
-    normalise_sparsity, row_options, runner_method,
+    IMAGE_METHODS, IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, VARIANT_ROWS, Preset, RunKey, expected_runs, knob_option,
+    make_key, normalise_c, normalise_sparsity, row_options, runner_method,
 )
 from gnn_sparse.reports.records import NoRunsError, protocols_found
 from gnn_sparse.reports.report import write_report
@@ -64,7 +64,9 @@ from gnn_sparse.utils.logs import LOG_LEVELS, configure_logging
 PROG = "run_link_prediction.py"
 MANIFEST_DIR = "compare"
 GRID_OWNED = {"method": "--methods", "sparsity": "--sparsities", "seed": "--seeds", "run_name": None,
-              "resume": None, "admm_optimizer": "--methods admm-run: the ADMM row with the runs' optimizer"}
+              "resume": None, "admm_optimizer": "--methods admm-run: the ADMM row with the runs' optimizer",
+              "exploration": "--methods dst-ee-normalized / dst-ee-ucb / dst-ee-quota: the variant rows",
+              "exploration_rho": "--knobs dst-ee-quota=RHO"}
 """Single-run options the grid sets itself (their flag in ``compare``, if any)."""
 
 
@@ -136,10 +138,15 @@ def manifest_failures(manifest: dict[str, Any]) -> dict[RunKey, str]:
 # --------------------------------------------------------------------------- grid -> runs
 
 def run_name(config) -> str:
-    """The run's name: the runner's default, plus ``-c<c>`` for DST-EE (whose default name
-    does not tell the ``c`` of the sweep apart)."""
+    """The run's name: the runner's default, plus ``-c<c>`` for DST-EE and its ``normalized``
+    and ``ucb`` variants, ``-rho<rho>`` for the quota (the default name does not tell the
+    knob of a sweep apart)."""
     name = config.run_id()
-    return f"{name}-c{config.sparse.c:g}" if config.sparse.method == EXPLORATION_METHOD else name
+    if config.sparse.method != EXPLORATION_METHOD:
+        return name
+    if config.sparse.exploration == "quota":
+        return f"{name}-rho{config.sparse.exploration_rho:g}"
+    return f"{name}-c{config.sparse.c:g}"
 
 
 def config_for(key: RunKey, base, preset: Preset):
@@ -151,7 +158,7 @@ def config_for(key: RunKey, base, preset: Preset):
     if key.sparsity is not None:
         changes["sparsity"] = key.sparsity
     if key.c is not None:
-        changes["c"] = key.c
+        changes[knob_option(key.method)] = key.c
     epochs = preset.epochs_for(key.method)
     if epochs is not None and method != ADMM_METHOD:  # ADMM's budget is its three phases
         changes["epochs"] = epochs
@@ -312,6 +319,9 @@ def _grid_arguments(p: argparse.ArgumentParser, *, defaults: bool) -> None:
     grid.add_argument("--c-sparsity", nargs="+", type=_c_sparsity, default=None, metavar="S",
                       help="sparsities at which DST-EE runs at every --c-values (elsewhere only at --c); "
                            "'all' for every sparsity" + (recorded or " (default: the highest sparsity)"))
+    grid.add_argument("--knobs", nargs="+", default=None, metavar="ROW=V[,V...]",
+                      help="the knob values of the DST-EE variant rows (" + ", ".join(VARIANT_ROWS) + "): c, "
+                           "or rho for the quota, e.g. dst-ee-quota=0.1,0.25" + (recorded or ""))
     grid.add_argument("--reports-dir", default="reports",
                       help="the report goes to REPORTS_DIR/REPORT_NAME/ (default: reports)")
     grid.add_argument("--report-name", default=None, type=_report_name,
@@ -377,6 +387,30 @@ def _command(argv: Sequence[str]) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _variant_knobs(given: Sequence[str] | None, methods: Sequence[str]) -> dict[str, list[float]]:
+    """``{row: [knob, ...]}`` from ``--knobs ROW=V,V``; a variant row of ``methods`` without
+    values takes its run option's default (``c``, or ``exploration_rho``). :class:`GridError`
+    for a malformed entry, an unknown row or a knob that is not a number."""
+    from gnn_sparse.training import RunConfig
+
+    knobs: dict[str, list[float]] = {}
+    for entry in given or []:
+        row, sep, values = entry.partition("=")
+        if not sep or row not in VARIANT_ROWS:
+            raise GridError(f"--knobs takes ROW=V[,V...] with ROW one of {', '.join(VARIANT_ROWS)}, got {entry!r}")
+        try:
+            knobs[row] = sorted({normalise_c(float(v)) for v in values.split(",") if v.strip()})
+        except ValueError:
+            raise GridError(f"--knobs {entry!r}: the values must be numbers") from None
+        if not knobs[row]:
+            raise GridError(f"--knobs {entry!r}: no value given")
+    defaults = RunConfig().to_dict()
+    for row in methods:
+        if row in VARIANT_ROWS and row not in knobs:
+            knobs[row] = [normalise_c(defaults[knob_option(row)])]
+    return knobs
 
 
 def _report_name(name: str) -> str:
@@ -466,8 +500,12 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
             raise GridError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
         c_sparsities = _c_sparsities(args.c_sparsity, args.sparsities) if EXPLORATION_METHOD in methods else None
         default_c = normalise_c(base.sparse.c)
+        variant_knobs = _variant_knobs(args.knobs, methods)
+        for row, values in variant_knobs.items():  # a knob out of range is bad input, not a failed run
+            for value in values:
+                base.updated(method=runner_method(row), **row_options(row), **{knob_option(row): value})
         keys = expected_runs(methods, args.sparsities, args.seeds, args.c_values,
-                             c_sparsities=c_sparsities, default_c=default_c)
+                             c_sparsities=c_sparsities, default_c=default_c, variant_knobs=variant_knobs)
         set_threads(args.threads)
         dataset = base.data.dataset if image else _recorded_dataset_name(base.data.dataset)
         protocol = getattr(base, "protocol", "sound")
@@ -482,6 +520,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         "methods": methods, "sparsities": sorted({normalise_sparsity(s) for s in args.sparsities}),
         "seeds": sorted(set(args.seeds)), "c_values": sorted({normalise_c(c) for c in args.c_values}),
         "c_sparsities": c_sparsities, "default_c": default_c, "preset": preset.name,
+        **({"variant_knobs": variant_knobs} if variant_knobs else {}),
         **({} if image else {"protocol": protocol})})
     manifest["sessions"].append({"id": uuid.uuid4().hex, "command": command, "started": _now(), "elapsed_s": 0.0,
                                  "finished": False,
@@ -511,7 +550,8 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
     try:
         write_report(args.results_dir, dataset, out, grid["methods"], grid["sparsities"], grid["seeds"],
                      grid["c_values"], command, c_sparsities=grid["c_sparsities"], default_c=grid["default_c"],
-                     failures=manifest_failures(manifest), sessions=manifest["sessions"])
+                     variant_knobs=grid.get("variant_knobs"), failures=manifest_failures(manifest),
+                     sessions=manifest["sessions"])
     except NoRunsError as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
@@ -573,6 +613,7 @@ def report_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv:
         write_report(args.results_dir, dataset, out, pick(args.methods, "methods"),
                      pick(args.sparsities, "sparsities"), pick(args.seeds, "seeds"), c_values,
                      _command(["report", *argv]), c_sparsities=c_sparsities, default_c=default_c,
+                     variant_knobs=_variant_knobs(args.knobs, []) or grid.get("variant_knobs"),
                      failures=manifest_failures(manifest), sessions=manifest["sessions"])
     except NoRunsError as err:
         print(f"{parser.prog}: error: {err}; run '{PROG} compare' first", file=sys.stderr)

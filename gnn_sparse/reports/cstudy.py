@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from gnn_sparse.reports.grid import EXPLORATION_METHOD, normalise_sparsity
+from gnn_sparse.reports.grid import EXPLORATION_METHOD, VARIANT_ROWS, is_knobbed, normalise_sparsity
 from gnn_sparse.reports.paired import Side, metric_value, paired_difference
 from gnn_sparse.reports.records import Run, growth_curve, growth_slots
 from gnn_sparse.reports.tables import markdown_table, sparsity_header
@@ -29,7 +29,7 @@ BASELINES = ("rigl", "set")
 
 def study_rows(runs: Sequence[Run], grid: dict[str, Any]) -> pd.DataFrame:
     """One row per (swept sparsity, RigL / DST-EE at each ``c`` / SET)."""
-    if EXPLORATION_METHOD not in grid["methods"]:
+    if not any(is_knobbed(m) for m in grid["methods"]):
         return pd.DataFrame()
     at = grid.get("c_sparsities")
     sparsities = [normalise_sparsity(s) for s in (at if at is not None else grid["sparsities"])]
@@ -37,8 +37,11 @@ def study_rows(runs: Sequence[Run], grid: dict[str, Any]) -> pd.DataFrame:
     seeds = grid["seeds"]
     rows = []
     for s in sparsities:
+        variants = [Side(row, knob) for row in grid["methods"] if row in VARIANT_ROWS
+                    for knob in (grid.get("variant_knobs") or {}).get(row, [])]
         sides = ([Side("rigl")] if "rigl" in grid["methods"] else []) + \
-                [Side(EXPLORATION_METHOD, c) for c in c_values] + ([Side("set")] if "set" in grid["methods"] else [])
+                [Side(EXPLORATION_METHOD, c) for c in c_values] + variants + \
+                ([Side("set")] if "set" in grid["methods"] else [])
         for side in sides:
             rows.append(_row(runs, side, s, seeds, "rigl" in grid["methods"]))
     return pd.DataFrame(rows)

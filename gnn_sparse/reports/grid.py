@@ -15,6 +15,11 @@ A grid is methods x sparsities x seeds, with two refinements that mirror the pap
   methods (``compare --methods ... admm admm-run``); :func:`runner_method` and
   :func:`row_options` turn a row into the runner's ``method`` and options.
 
+* The DST-EE variants (``--exploration``, :mod:`gnn_sparse.sparsity.exploration`) are rows
+  of their own, :data:`VARIANT_ROWS` (``dst-ee-normalized``, ``dst-ee-ucb``,
+  ``dst-ee-quota``), each keyed by its knob in the key's ``c`` slot (``c``, or ``rho`` for
+  the quota) and expected at every knob of ``variant_knobs[row]``.
+
 Keys are normalised (:func:`normalise_sparsity`, :func:`normalise_c`) so that a result's
 ``0.9000000001`` and a requested ``0.9`` name the same cell.
 """
@@ -37,19 +42,43 @@ ADMM_METHOD = "admm"
 """ADMM with the original code's optimizer (runs from before ``--admm-optimizer`` are these)."""
 ADMM_ROWS = {ADMM_METHOD: "original", ADMM_RUN_OPTIMIZER: "run"}
 """The grid's ADMM rows and the ``admm_optimizer`` of each (``admm-run``: the runs' optimizer)."""
-METHOD_ORDER = ("dense", ADMM_METHOD, ADMM_RUN_OPTIMIZER, "dst-ee", "rigl", "set", "static")
+VARIANT_ROWS = {"dst-ee-normalized": "normalized", "dst-ee-ucb": "ucb", "dst-ee-quota": "quota"}
+"""The grid rows of DST-EE's exploration variants and the ``exploration`` of each."""
+VARIANT_KNOBS = {"normalized": "c", "ucb": "c", "quota": "exploration_rho"}
+"""The run option each variant's knob sets (the key's ``c`` slot holds its value)."""
+VARIANT_ROW_OPTIONS = {"dst-ee-normalized": {"c_decay": 1.0}}
+"""Options a variant row fixes: the normalized score's ``c`` stays constant, since a ``c``
+that means the same in every phase of training is its point."""
+METHOD_ORDER = ("dense", ADMM_METHOD, ADMM_RUN_OPTIMIZER, "dst-ee", *VARIANT_ROWS, "rigl", "set", "static")
 """The order of a report's rows (methods not listed follow, alphabetically)."""
 
 
 def runner_method(method: str) -> str:
-    """The runner's ``method`` of a grid row: ``admm`` for both ADMM rows, else the row itself."""
+    """The runner's ``method`` of a grid row: ``admm`` for both ADMM rows, ``dst-ee`` for the
+    variant rows, else the row itself."""
+    if method in VARIANT_ROWS:
+        return EXPLORATION_METHOD
     return ADMM_METHOD if method in ADMM_ROWS else method
 
 
 def row_options(method: str) -> dict[str, Any]:
     """The run options that make a grid row what it is beyond its ``method``: the ADMM rows'
-    ``admm_optimizer``; ``{}`` for every other row."""
+    ``admm_optimizer``, the variant rows' ``exploration`` (and :data:`VARIANT_ROW_OPTIONS`);
+    ``{}`` for every other row."""
+    if method in VARIANT_ROWS:
+        return {"exploration": VARIANT_ROWS[method], **VARIANT_ROW_OPTIONS.get(method, {})}
     return {"admm_optimizer": ADMM_ROWS[method]} if method in ADMM_ROWS else {}
+
+
+def knob_option(method: str) -> str:
+    """The run option a row's key ``c`` sets: ``c`` for DST-EE and ``normalized``/``ucb``,
+    ``exploration_rho`` for the quota."""
+    return VARIANT_KNOBS[VARIANT_ROWS[method]] if method in VARIANT_ROWS else "c"
+
+
+def is_knobbed(method: str) -> bool:
+    """Whether a row's runs are keyed by a knob: DST-EE (``c``) and its variant rows."""
+    return method == EXPLORATION_METHOD or method in VARIANT_ROWS
 DEFAULT_SPARSITIES = (0.8, 0.9, 0.98)
 DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_C_VALUES = (1e-4, 1e-3, 5e-3, 1e-2)
@@ -92,9 +121,9 @@ def make_key(method: str, sparsity: float | None, seed: int, c: float | None) ->
         return RunKey(method, None, int(seed), None)
     if sparsity is None:
         raise ValueError(f"RunKey: method {method!r} needs a sparsity")
-    if method == EXPLORATION_METHOD:
+    if is_knobbed(method):
         if c is None:
-            raise ValueError(f"RunKey: method {method!r} needs the exploration coefficient c")
+            raise ValueError(f"RunKey: method {method!r} needs its knob ({knob_option(method)})")
         return RunKey(method, normalise_sparsity(sparsity), int(seed), normalise_c(c))
     return RunKey(method, normalise_sparsity(sparsity), int(seed), None)
 
@@ -103,7 +132,8 @@ def expected_runs(methods: Iterable[str] = DEFAULT_METHODS, sparsities: Iterable
                   seeds: Iterable[int] = DEFAULT_SEEDS,
                   c_values: Iterable[float] = DEFAULT_C_VALUES, *,
                   c_sparsities: Iterable[float] | None = None,
-                  default_c: float | None = None) -> list[RunKey]:
+                  default_c: float | None = None,
+                  variant_knobs: dict[str, Iterable[float]] | None = None) -> list[RunKey]:
     """Every run a grid needs, in a stable order (method, sparsity, c, seed), without repeats.
 
     ``dense`` contributes one key per seed; ``dst-ee`` one per sparsity x ``c`` x seed;
@@ -120,10 +150,12 @@ def expected_runs(methods: Iterable[str] = DEFAULT_METHODS, sparsities: Iterable
         c_values: DST-EE exploration coefficients (default: :data:`DEFAULT_C_VALUES`).
         c_sparsities: sparsities of the ``c`` sweep; ``None`` (default): every sparsity.
         default_c: DST-EE's ``c`` outside the sweep; required with ``c_sparsities``.
+        variant_knobs: the knob values of each variant row in ``methods`` (every sparsity).
 
     Raises:
         ValueError: an empty axis, a sparsity outside ``[0, 1)``, a ``c_sparsities`` entry
-            that is not one of ``sparsities``, or ``c_sparsities`` without ``default_c``.
+            that is not one of ``sparsities``, ``c_sparsities`` without ``default_c``, or a
+            variant row without knob values.
 
     Examples:
         >>> [(k.method, k.sparsity, k.seed) for k in expected_runs(["dense", "rigl"], [0.9], [0, 1], [])]
@@ -151,10 +183,17 @@ def expected_runs(methods: Iterable[str] = DEFAULT_METHODS, sparsities: Iterable
         if outside:
             raise ValueError(f"expected_runs: c_sparsities {outside} are not among the sparsities {sparsities}")
 
+    variant_knobs = {row: list(values) for row, values in (variant_knobs or {}).items()}
+    unknobbed = [m for m in methods if m in VARIANT_ROWS and not variant_knobs.get(m)]
+    if unknobbed:
+        raise ValueError(f"expected_runs: variant rows {unknobbed} need knob values")
+
     keys: dict[RunKey, None] = {}
     for method in dict.fromkeys(methods):
         if method == DENSE_METHOD:
             combos = [(None, None)]
+        elif method in VARIANT_ROWS:
+            combos = list(itertools.product(sparsities, variant_knobs[method]))
         elif method == EXPLORATION_METHOD and sweep_at is not None:
             combos = [(s, c) for s in sparsities
                       for c in (sorted({normalise_c(c) for c in [*c_values, default_c]})

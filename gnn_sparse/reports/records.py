@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gnn_sparse.reports.grid import ADMM_METHOD, ADMM_ROWS, EXPLORATION_METHOD, RunKey, make_key
+from gnn_sparse.reports.grid import (ADMM_METHOD, ADMM_ROWS, EXPLORATION_METHOD, VARIANT_ROWS, RunKey, is_knobbed,
+                                    knob_option, make_key)
 from gnn_sparse.training.results import REQUIRED_KEYS, read_results
 from gnn_sparse.utils.io import CorruptFileError
 
@@ -173,14 +174,18 @@ def grid_method(result: dict[str, Any]) -> str:
     if method == ADMM_METHOD:
         optimizer = (result.get("config") or {}).get("admm_optimizer", "original")
         return next(row for row, opt in ADMM_ROWS.items() if opt == optimizer)
+    if method == EXPLORATION_METHOD:
+        variant = (result.get("config") or {}).get("exploration", "paper")
+        return next((row for row, v in VARIANT_ROWS.items() if v == variant), method)
     return method
 
 
 def run_key(result: dict[str, Any]) -> RunKey:
     """The grid key of a result (its row: :func:`grid_method`); DST-EE's ``c`` comes from
-    ``result["config"]["c"]``."""
-    c = result["config"].get("c") if result["method"] == EXPLORATION_METHOD else None
-    return make_key(grid_method(result), result["sparsity"], result["seed"], c)
+    ``result["config"]["c"]``, a variant row's knob from its option (:func:`~.grid.knob_option`)."""
+    row = grid_method(result)
+    knob = result["config"].get(knob_option(row)) if is_knobbed(row) else None
+    return make_key(row, result["sparsity"], result["seed"], knob)
 
 
 def protocols_found(results_dir: str | os.PathLike, dataset: str) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ from gnn_sparse.reports import figures
 from gnn_sparse.reports.claims_index import write_claims_index
 from gnn_sparse.reports.cstudy import study_markdown, study_rows
 from gnn_sparse.reports.grid import (
-    DEFAULT_C_VALUES, DEFAULT_SPARSITIES, DENSE_METHOD, EXPLORATION_METHOD, METHOD_ORDER, RunKey,
+    DEFAULT_C_VALUES, DEFAULT_SPARSITIES, DENSE_METHOD, EXPLORATION_METHOD, METHOD_ORDER, VARIANT_ROWS, RunKey,
     expected_runs, normalise_c, normalise_sparsity,
 )
 from gnn_sparse.reports.paired import paired_frame, paired_markdown, standard_pairs
@@ -47,7 +47,7 @@ REPORT_FILES = (TABLE_MD, TABLE_CSV, CLAIMS_CSV, C_STUDY_CSV, ACCURACY_PNG, EXPL
 def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
                  sparsities: Iterable[float] | None = None, seeds: Iterable[int] | None = None,
                  c_values: Iterable[float] | None = None, c_sparsities: Iterable[float] | None = None,
-                 default_c: float | None = None) -> dict:
+                 default_c: float | None = None, variant_knobs: dict[str, Iterable[float]] | None = None) -> dict:
     """The grid to report on; each axis left ``None`` is taken from ``runs``.
 
     Methods found are ordered as :data:`~gnn_sparse.reports.grid.METHOD_ORDER`, then
@@ -60,10 +60,13 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
     limited to some sparsities is recognised from the runs (DST-EE at a ``c`` other than the
     most common one only there); otherwise every ``c`` is expected at every sparsity.
 
+    The variant rows' knobs (``variant_knobs``, default: those found) are expected at every
+    sparsity.
+
     Returns:
         ``{"methods", "sparsities", "seeds", "c_values"}``, each a list, plus
-        ``"c_sparsities"`` (a list, or ``None``: the sweep covers every sparsity) and
-        ``"default_c"`` (a float, or ``None``).
+        ``"c_sparsities"`` (a list, or ``None``: the sweep covers every sparsity),
+        ``"default_c"`` (a float, or ``None``) and ``"variant_knobs"`` (``{row: [knob]}``).
     """
     keys = [r.key for r in runs]
     dst_c = Counter(k.c for k in keys if k.method == EXPLORATION_METHOD)
@@ -83,7 +86,7 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
     if seeds is None:
         seeds = sorted({k.seed for k in keys})
     if c_values is None:
-        c_values = sorted({k.c for k in keys if k.c is not None}) or DEFAULT_C_VALUES
+        c_values = sorted({k.c for k in keys if k.method == EXPLORATION_METHOD}) or DEFAULT_C_VALUES
     methods = list(dict.fromkeys(methods))
     sparse = any(m != DENSE_METHOD for m in methods)
     exploring = EXPLORATION_METHOD in methods
@@ -95,13 +98,17 @@ def resolve_grid(runs: Sequence[Run], methods: Iterable[str] | None = None,
         "c_sparsities": sorted({normalise_sparsity(s) for s in c_sparsities})
         if exploring and c_sparsities is not None else None,
         "default_c": normalise_c(default_c) if exploring and c_sparsities is not None else None,
+        "variant_knobs": {row: sorted({normalise_c(v) for v in (variant_knobs or {}).get(row) or
+                                       [k.c for k in keys if k.method == row]})
+                          for row in methods if row in VARIANT_ROWS},
     }
 
 
 def grid_expected(grid: dict) -> list[RunKey]:
     """:func:`~gnn_sparse.reports.grid.expected_runs` of a :func:`resolve_grid` result."""
     return expected_runs(grid["methods"], grid["sparsities"], grid["seeds"], grid["c_values"],
-                         c_sparsities=grid.get("c_sparsities"), default_c=grid.get("default_c"))
+                         c_sparsities=grid.get("c_sparsities"), default_c=grid.get("default_c"),
+                         variant_knobs=grid.get("variant_knobs"))
 
 
 def task_name(runs: Sequence[Run]) -> str:
@@ -206,7 +213,8 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
                  methods: Iterable[str] | None = None, sparsities: Iterable[float] | None = None,
                  seeds: Iterable[int] | None = None, c_values: Iterable[float] | None = None,
                  command: str | None = None, *, c_sparsities: Iterable[float] | None = None,
-                 default_c: float | None = None, failures: Mapping[RunKey, str] | None = None,
+                 default_c: float | None = None, variant_knobs: dict[str, Iterable[float]] | None = None,
+                 failures: Mapping[RunKey, str] | None = None,
                  sessions: Sequence[Mapping[str, Any]] | None = None) -> Path:
     """Write the comparison report of ``dataset`` into ``out_dir`` and return ``out_dir``.
 
@@ -232,6 +240,7 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
         command: the command line that produced the report, recorded in ``README.md``.
         c_sparsities: sparsities of the DST-EE ``c`` sweep (default: see :func:`resolve_grid`).
         default_c: DST-EE's ``c`` outside the sweep (default: the most common ``c`` found).
+        variant_knobs: the knobs of the DST-EE variant rows (default: those found).
         failures: runs that raised instead of finishing, ``{key: error message}`` (the
             ``compare`` grid records them); shown as failed unless a finished run of the
             same key exists.
@@ -250,7 +259,7 @@ def write_report(results_dir: str | os.PathLike, dataset: str, out_dir: str | os
         if not failures or not Path(results_dir).is_dir():
             raise
         loaded = LoadedRuns()
-    grid = resolve_grid(loaded.runs, methods, sparsities, seeds, c_values, c_sparsities, default_c)
+    grid = resolve_grid(loaded.runs, methods, sparsities, seeds, c_values, c_sparsities, default_c, variant_knobs)
     expected = grid_expected(grid)
     wanted = set(expected)
     used = [r for r in loaded.runs if r.key in wanted]

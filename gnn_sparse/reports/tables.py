@@ -27,7 +27,9 @@ from gnn_sparse.reports.records import Run, pretrain_validation, validation_at
 
 METHOD_LABELS = {
     "dense": "Dense", "admm": "Prune-from-dense (ADMM, original SGD)",
-    "admm-run": "Prune-from-dense (ADMM, run optimizer)", "dst-ee": "DST-EE", "rigl": "RigL",
+    "admm-run": "Prune-from-dense (ADMM, run optimizer)", "dst-ee": "DST-EE",
+    "dst-ee-normalized": "DST-EE normalized", "dst-ee-ucb": "DST-EE ucb", "dst-ee-quota": "DST-EE quota",
+    "rigl": "RigL",
     "set": "SET", "static": "Static sparse",
 }
 """Display names as in the paper (ADMM says which optimizer trained it: the original code's
@@ -75,9 +77,10 @@ SUMMARY_COLUMNS = ["source", "method", "c", "label", "sparsity", "epochs", "mean
 
 
 def row_label(method: str, c: float | None) -> str:
-    """``"DST-EE (c=0.001)"``, ``"RigL"``: a row per method, and per ``c`` for DST-EE."""
+    """``"DST-EE (c=0.001)"``, ``"DST-EE quota (rho=0.25)"``, ``"RigL"``: a row per method,
+    and per knob for DST-EE and its variants."""
     label = METHOD_LABELS.get(method, method)
-    return label if c is None else f"{label} (c={c:g})"
+    return label if c is None else f"{label} ({'rho' if method == 'dst-ee-quota' else 'c'}={c:g})"
 
 
 def run_status(runs: Iterable[Run], expected: Sequence[RunKey]) -> pd.DataFrame:

@@ -197,7 +197,7 @@ def test_compare_trains_both_admm_rows_and_refuses_mixed_protocols(tmp_path, cap
 
     assert _compare(tmp_path, "--methods", "admm", "--admm-optimizer", "run") == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == ("run_link_prediction.py compare: error: --admm-optimizer is set by the grid (use --methods "
+    assert err[-1] == ("gnn-sparse compare: error: --admm-optimizer is set by the grid (use --methods "
                        "admm-run: the ADMM row with the runs' optimizer)")
 
     assert _compare(tmp_path, "--methods", "dense", "--protocol", "original") == 2

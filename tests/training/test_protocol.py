@@ -88,7 +88,7 @@ def test_an_original_run_records_its_protocol_and_selects_on_test(tmp_path, tiny
 def test_cli_conflicts_exit_2_with_one_line(tmp_path, capsys, argv, match):
     assert main(["train", *argv, "--results-dir", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("run_link_prediction.py train: error: --") and match in err[0]
+    assert len(err) == 1 and err[0].startswith("gnn-sparse train: error: --") and match in err[0]
     assert not list(tmp_path.glob("*.json"))
 
 

@@ -140,14 +140,22 @@ def common_claims(grid: dict[str, Any]) -> list[Claim]:
             claims.append(Claim(f"beats-rigl-{s:g}", f"DST-EE beats RigL at {s * 100:g}%",
                                 "Table I (CIFAR, 3 seeds): +0.46 .. +1.65 points at 90-98%",
                                 dst, Side("rigl"), normalise_sparsity(s), 0.0))
-    if "rigl" in methods:
-        for row in (m for m in methods if m in VARIANT_ROWS):
-            for knob in (grid.get("variant_knobs") or {}).get(row, []):
-                side = Side(row, knob)
-                for s in grid["sparsities"]:
-                    claims.append(Claim(f"{row}-{knob:g}-beats-rigl-{s:g}", f"{side.label} beats RigL at {s * 100:g}%",
-                                        "not in the paper: an exploration variant (docs/reports/exploration_study.md)",
-                                        side, Side("rigl"), normalise_sparsity(s), 0.0))
+    knobs = grid.get("variant_knobs") or {}
+    never_active_first = Side(QUOTA_ROW, 1.0) if 1.0 in knobs.get(QUOTA_ROW, []) else None
+    for row in (m for m in methods if m in VARIANT_ROWS):
+        for knob in knobs.get(row, []):
+            side = Side(row, knob)
+            if side == never_active_first:
+                continue
+            for s in grid["sparsities"]:
+                for other, name in ((Side("rigl") if "rigl" in methods else None, "rigl"),
+                                    (never_active_first, "never-active-first")):
+                    if other is not None:
+                        claims.append(Claim(f"{row}-{knob:g}-beats-{name}-{s:g}",
+                                            f"{side.label} beats {_side_name(other)} at {s * 100:g}%",
+                                            "not in the paper: an exploration variant "
+                                            "(docs/reports/exploration_study.md)",
+                                            side, other, normalise_sparsity(s), 0.0))
     low, high = c_pair(grid)
     if low is not None:
         for s in _swept_sparsities(grid):
@@ -159,6 +167,15 @@ def common_claims(grid: dict[str, Any]) -> list[Claim]:
                                 f"{s * 100:g}%)", "Fig. 3: accuracy grows with c over 1e-4 .. 5e-3 (CIFAR, 95%)",
                                 a, b, s, 0.0))
     return claims
+
+
+QUOTA_ROW = "dst-ee-quota"
+"""The quota variant's row; at ``rho = 1`` it is "never-active first" (fewest visits first,
+then ``|g|``, zero gradients last), the exploration end of every knob."""
+
+
+def _side_name(side: Side) -> str:
+    return "never-active first (quota, rho=1)" if side == Side(QUOTA_ROW, 1.0) else side.label
 
 
 def c_pair(grid: dict[str, Any]) -> tuple[float | None, float | None]:

@@ -88,3 +88,19 @@ def test_compare_refuses_setting_the_variant_for_every_row(tmp_path, capsys):
     assert "--exploration is set by the grid (use --methods dst-ee-normalized" in capsys.readouterr().err
     assert grid(tmp_path, "--methods", "dst-ee-quota", "--exploration-rho", "0.5") == 2
     assert "--exploration-rho is set by the grid (use --knobs dst-ee-quota=RHO)" in capsys.readouterr().err
+
+
+def test_variants_are_claimed_against_rigl_and_never_active_first():
+    from gnn_sparse.reports.claims import common_claims
+
+    grid = {"methods": ["rigl", "dst-ee-ucb", "dst-ee-quota"], "sparsities": [0.98], "seeds": [10, 11],
+            "variant_knobs": {"dst-ee-ucb": [0.3], "dst-ee-quota": [0.25, 1.0]}}
+    claims = {c.claim_id: c.text for c in common_claims(grid)}
+    assert claims == {
+        "dst-ee-ucb-0.3-beats-rigl-0.98": "DST-EE ucb (c=0.3) beats RigL at 98%",
+        "dst-ee-ucb-0.3-beats-never-active-first-0.98": "DST-EE ucb (c=0.3) beats never-active first (quota, rho=1) "
+                                                        "at 98%",
+        "dst-ee-quota-0.25-beats-rigl-0.98": "DST-EE quota (rho=0.25) beats RigL at 98%",
+        "dst-ee-quota-0.25-beats-never-active-first-0.98": "DST-EE quota (rho=0.25) beats never-active first "
+                                                           "(quota, rho=1) at 98%",
+    }

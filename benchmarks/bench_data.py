@@ -1,6 +1,6 @@
 """Benchmark the data pipeline: load + split + negatives vs a bare ``pandas.read_csv``.
 
-Targets (issue 3): load + split + negative sampling at most 3x a bare ``read_csv`` of the same
+Targets: load + split + negative sampling at most 3x a bare ``read_csv`` of the same
 file (email-Eu-core-temporal, sx-mathoverflow from $GNN_SPARSE_SHARED_DATA), and a peak memory under
 6 GiB for a synthetic graph of wiki-talk size (1,140,149 nodes, 7,833,140 events).
 

@@ -10,7 +10,7 @@ parameters (10 walks per node, 5 steps, dim 8, window 10, 5 negatives, 5 epochs)
   (:func:`torch_skipgram`, below; same pairs, SparseAdam, batch 4096);
 * *acc*: test accuracy (balanced, chance 50%) of the original link classifier
   (Linear(16, 128), ReLU, Linear(128, 1)) trained on ``ds.train`` pairs and evaluated on
-  ``ds.test`` pairs, both with features from the one embedding (see issue 9 report).
+  ``ds.test`` pairs, both with features from the one embedding.
 
 The machine may be shared: times are wall-clock, single runs.
 

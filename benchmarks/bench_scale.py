@@ -1,4 +1,4 @@
-"""Wiki-talk scale on one machine, stage by stage: wall time, CPU time and peak resident memory (issue 12).
+"""Wiki-talk scale on one machine, stage by stage: wall time, CPU time and peak resident memory.
 
 Every stage runs in a fresh child process (``--child STAGE``), so its peak resident set
 size (``ru_maxrss`` of that process: the data it loads included) is its own; wall and CPU
@@ -28,7 +28,7 @@ what a stage costs on a quiet machine when the shared machine is loaded). Stages
   ``--accuracy-embedding-optimizer``, ``--control-variates``) vs full-graph GCN DST-EE on
   ``--accuracy-dataset`` (email-eu), test accuracy over ``--seeds`` at ``--accuracy-epochs``
   epochs (``--accuracy-sides sampled``: the sampled runs only; runs are deterministic, so the
-  full-graph side of an earlier report stands).
+  full-graph side measured before stands).
 
 Without ``--dataset`` the graph is the synthetic one of wiki-talk's size (1,140,149 nodes,
 7,833,140 events; ``--scale`` shrinks both), generated with :mod:`gnn_sparse.data.synthetic`
@@ -65,7 +65,8 @@ import torch
 
 WIKI_TALK = {"num_nodes": 1_140_149, "num_events": 7_833_140}
 TODAY_FULL_GRAPH_EPOCH_H = 15.6
-"""Issue 12: the full-graph path at wiki-talk size, 6.1 s x 9,180 steps per epoch."""
+"""The full-graph path's reference figure at wiki-talk size, 6.1 s x 9,180 steps per epoch: the
+sampled epoch's speed-up is reported against it (docs/benchmarks.md)."""
 RESULT = "BENCH_SCALE_RESULT "
 
 

@@ -1,5 +1,5 @@
 """What bounds skip-gram at wiki-talk size: tokens per CPU second of each backend (gensim, numba)
-against vocabulary size and negatives (issue 12's 5-minute feature target).
+against vocabulary size and negatives (the 5-minute feature target at wiki-talk size).
 
 At wiki-talk size the corpus is short walks (~3 tokens each) over a ~1.1M-node vocabulary.
 This benchmark writes corpora of ``--walks`` random walks of 2-5 tokens whose node

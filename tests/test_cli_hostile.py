@@ -1,4 +1,4 @@
-"""Hostile command-line arguments (issue 16): NaN, inf, out-of-range and absurdly large values
+"""Hostile command-line arguments: NaN, inf, out-of-range and absurdly large values
 exit 2 with one line naming the flag; paths with spaces and non-ASCII characters work."""
 import json
 

@@ -17,22 +17,22 @@ gensim's own defaults are kept for everything the original did not set (learning
 Why gensim: ``benchmarks/bench_features.py`` compares it with a vectorised torch
 skip-gram (same pairs, SparseAdam, one thread each) on the events visible to the test
 split: email-Eu-core-temporal 0.6 s vs 2.4 s, test accuracy 91.4% vs 90.3%; sx-mathoverflow
-11.6 s vs 43.6 s, 72.2% vs 68.2% (shared, loaded 2-core machine). gensim's C loop is faster,
+11.6 s vs 43.6 s, 72.2% vs 68.2% (docs/benchmarks.md). gensim's C loop is faster,
 at least as accurate, and the usual, well-kept implementation.
 At wiki-talk size (``benchmarks/bench_scale.py``: 30.5M tokens, 1.1M-node vocabulary) that
 loop costs ~221 s CPU per epoch on one worker (~140k tokens/s), which is what bounds the
 feature time there, not the corpus. ``benchmarks/bench_skipgram.py`` shows why: each negative
 is a binary search in gensim's cumulative table of the vocabulary plus a random row of the
 output vectors, which miss the CPU caches once the vocabulary has millions of nodes (one
-epoch of 3.5M tokens, 5 negatives: 453k tokens per CPU second at 10k nodes, 111k at 1.1M;
-loaded 2-core machine, 2026-12-02).
+epoch of 3.5M tokens, 5 negatives: about 4x fewer tokens per CPU second at 1.1M nodes than
+at 10k; docs/benchmarks.md).
 
 The ``numba`` backend (``backend="numba"``, :mod:`~gnn_sparse.features.skipgram_numba`) is
 the same algorithm compiled for that case: negatives from an alias table, dot products of 8
 floats inline, walks as ``int32`` rows instead of text. It is a deliberate exception to using
-the library: issue 12's 5-minute feature target at wiki-talk size is out of gensim's reach on
-2 cores. gensim stays the default (the reference implementation, and old caches and results
-stay valid); the README ("Big graphs") gives both backends' speed and their paired
+the library: the 5-minute feature target at wiki-talk size is out of gensim's reach on 2
+cores. gensim stays the default (the reference implementation, and existing caches and
+results stay valid); docs/benchmarks.md gives both backends' speed and their paired
 link-prediction accuracy (``benchmarks/bench_skipgram_backends.py``).
 
 Nodes that occur in no walk of at least two nodes get no context and are not in the

@@ -4,8 +4,8 @@ vocabularies of short walks (``SkipGramParams(backend="numba")``).
 Why we differ from gensim here (deliberately, and only as an option): at wiki-talk size (a
 1.1M-node vocabulary, walks of 2-5 nodes, dimension 8) gensim spends most of its time per
 negative in a binary search of its cumulative unigram table and in BLAS calls on 8-float
-vectors, and the twalk features missed issue 12's 5-minute target (~8.5 min with two
-workers). This kernel trains the same objective as :mod:`~gnn_sparse.features.embedding`
+vectors, and the twalk features missed the 5-minute target at wiki-talk size (~8.5 min with
+two workers). This kernel trains the same objective as :mod:`~gnn_sparse.features.embedding`
 with the same choices, written for that case:
 
 * skip-gram pairs as gensim's ``sg=1``: for the centre node at position :math:`i` an
@@ -31,7 +31,7 @@ search; the random numbers are a xorshift generator seeded per block of walks fr
 and the epoch, so the vectors are not gensim's; the learning-rate decay counts walks, not
 tokens. ``benchmarks/bench_skipgram.py`` compares the two on speed (3-5x per core) and
 ``benchmarks/bench_skipgram_backends.py`` on link-prediction accuracy, paired by seed (no
-worse on any of four graphs; README, "Big graphs").
+worse on any of four graphs; docs/benchmarks.md).
 
 Determinism: with ``workers=1`` the blocks run in order and the result is a function of the
 walks, the parameters and the machine (numba's ``fastmath`` may reorder float sums on

@@ -2,7 +2,7 @@ r"""Control variates for sampled GCN training (VR-GCN: Chen, Zhu & Song, "Stocha
 of Graph Convolutional Networks with Variance Reduction", ICML 2018).
 
 Why: the sampled aggregation of :mod:`~gnn_sparse.models.sampling` is unbiased, but its
-variance costs accuracy where fan-outs cut most nodes (email-eu, README "Big graphs"). VR-GCN
+variance costs accuracy where fan-outs cut most nodes (email-eu, docs/big_graphs.md). VR-GCN
 samples only the *difference* between a layer's input and a detached history
 :math:`\bar h` of it, and adds the history's exact aggregation over *all* in-neighbours:
 
@@ -40,7 +40,7 @@ unbiased on every rank (any history is allowed); only how fresh the rows are dif
 
 Cost: the full-neighbour sums read every in-edge of the nodes a layer outputs (layer 1: the
 hop-1 nodes; layer 2: the seeds), one sparse-CSR x dense product per layer, which grows with
-their in-degrees rather than with the fan-out (README, "Big graphs", for the measured step
+their in-degrees rather than with the fan-out (docs/benchmarks.md for the measured step
 times). GCN only: SAGE's mean aggregation would need its own form.
 """
 from __future__ import annotations

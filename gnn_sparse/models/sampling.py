@@ -34,7 +34,7 @@ subgraph instead (``GCNConv(normalize=True)``), which gives unexpanded last-hop 
 degree of 1 and a different scale at training than at full-graph evaluation. SAGE's mean
 aggregation needs no rescaling: the mean of a uniform sample estimates the mean.
 
-What the estimate costs, and the alternative measured (README, "Big graphs"): on email-eu
+What the estimate costs, and the alternative measured (docs/benchmarks.md): on email-eu
 (in-degree mean 24, median 16: most nodes are cut at :math:`k = 10`) sampled ``[10, 10]``
 training ends 1.4-1.9 points of test accuracy below full-graph training; a fan-out above every
 degree matches it and ``[25, 10]`` narrows the gap, so the cost is the estimate's variance. The
@@ -46,7 +46,7 @@ there only from 6.5% to 5.3% of the signal for unit-variance features of mean 1 
 unbiased scaling stays. Control variates (VR-GCN, :mod:`~gnn_sparse.models.control_variates`,
 ``--control-variates``) attack the variance instead: they sample only the difference from a
 history of each layer's input and add the history's exact neighbour sum, which makes layer 1's
-forward exact. They close most of the gap (README, "Big graphs", for the figures and the cost
+forward exact. They close most of the gap (docs/benchmarks.md for the figures and the cost
 per step).
 """
 from __future__ import annotations

@@ -82,7 +82,7 @@ def is_knobbed(method: str) -> bool:
 DEFAULT_SPARSITIES = (0.8, 0.9, 0.98)
 DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_C_VALUES = (1e-4, 1e-3, 5e-3, 1e-2)
-"""The exploration coefficients of the Fig. 3 study (issue 6)."""
+"""The exploration coefficients of the Fig. 3 study."""
 
 IMAGE_METHODS = ("dense", "dst-ee", "rigl", "set", "static")
 IMAGE_SPARSITIES = (0.9, 0.95, 0.98)

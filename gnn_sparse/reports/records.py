@@ -2,8 +2,9 @@
 
 The runner writes one ``<run_id>.json`` per finished run at the top of the results folder
 (plus ``index.jsonl`` and ``checkpoints/``, which are not read here). Only the public keys of
-the results contract (issue 4) are read directly. Keys outside that contract are read
-through one accessor each, so that a renamed key is fixed in one place:
+the results contract (``REQUIRED_KEYS`` of :mod:`gnn_sparse.training.results`) are read
+directly. Keys outside that contract are read through one accessor each, so that a renamed
+key is fixed in one place:
 
 * :func:`validation_curve` -- ``history``: ``[{"epoch": int, "val": {"accuracy": float}, ...}]``
 * :func:`exploration_curve` -- ``exploration_history``: ``[{"t": int, "exploration_rate": float}, ...]``

@@ -110,7 +110,7 @@ def run_arguments() -> argparse.ArgumentParser:
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=d["dataset"],
                       help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, ...; "
-                           "see datasets/README.md) or the path of an edge-list file")
+                           "see docs/data.md) or the path of an edge-list file")
     data.add_argument("--columns", default=d["columns"],
                       help="column roles of an edge-list file, e.g. 'src,dst,weight,time' (default: the registry's)")
     data.add_argument("--data-root", default=d["data_root"],

@@ -285,8 +285,8 @@ def test_the_registry_ships_in_the_package():
     assert Path(str(registry.MANIFEST)).parent == Path(registry.__file__).parent
     names = known_names()
     assert {"ia-email", "wiki-talk", "email-eu", "synthetic"} <= set(names)
-    readme = (Path(__file__).resolve().parents[2] / "datasets" / "README.md").read_text(encoding="utf-8")
-    assert all(f"| `{name}` |" in readme for name in names)  # the data root's README lists every name
+    page = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
+    assert all(f"| `{name}` |" in page for name in names)  # the data page lists every name
 
 
 def test_locations_never_depend_on_the_source_tree(monkeypatch, tmp_path):

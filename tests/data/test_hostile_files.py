@@ -1,4 +1,4 @@
-"""Hostile edge-list files (issue 16, "Bad input, widened"): each is refused with one line naming
+"""Hostile edge-list files: each is refused with one line naming
 the file and, where there is one, the line, in bounded memory and time; or, where the format
 allows it, read exactly (CRLF, negative times, ids beyond int64)."""
 import bz2

@@ -14,7 +14,7 @@ GRID = dict(methods=["dense", "dst-ee", "rigl"], sparsities=[0.8, 0.9, 0.98], se
 
 
 def fake_result(method, sparsity, seed, accuracy, *, c=1e-2, auc=0.9, dataset="ia-email", epochs=4):
-    """A results dict with the contract keys of issue 4 and the accessor-read extras."""
+    """A results dict with the results contract's keys and the accessor-read extras."""
     return {
         "method": method, "dataset": dataset, "sparsity": 0.0 if method == "dense" else sparsity, "seed": seed,
         "epochs": epochs, "best_epoch": epochs, "test_accuracy": accuracy, "test_auc": auc, "test_ap": auc,

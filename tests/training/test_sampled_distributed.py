@@ -43,7 +43,7 @@ def _worker(rank, port, out):
         run(RunConfig.from_dict({**CONFIG, "method": "dense", "epochs": 1, "batch_size": 4799}),
             RunOptions(results_dir=os.path.join(out, "uneven"), quiet=True), dataset=ds)
         dump["uneven"] = True
-        # control variates: each rank its own history (README); the replicas stay identical
+        # control variates: each rank its own history (docs/big_graphs.md); the replicas stay identical
         cv = run(RunConfig.from_dict({**CONFIG, "control_variates": True}),
                  RunOptions(results_dir=os.path.join(out, "cv"), quiet=True), dataset=ds)
         dump["cv_weights"] = {k: v.clone() for k, v in built["methods"][-1].sparsifier.model.state_dict().items()}

@@ -114,6 +114,29 @@ def alias_table(weights):
     return prob, alias
 
 
+@numba.njit(cache=True, inline="always")
+def _negative(s, table, vocab):
+    """The negative of the random state ``s``: row ``s mod V``, kept when the high 32 bits of
+    ``s`` are below its threshold, else its alias (one lookup in the packed table)."""
+    target = np.int64(s % vocab)
+    if np.uint32(s >> np.uint64(32)) >= table[target, 0]:
+        target = np.int64(table[target, 1])
+    return target
+
+
+@numba.njit(cache=True)
+def draw_negatives(table, count, seed):
+    """``count`` negatives drawn from ``table`` (:func:`negative_table`) by the training
+    kernel's own draw and random stream, to check their distribution."""
+    out = np.empty(count, np.int64)
+    vocab = np.uint64(table.shape[0])
+    s = _mix(np.uint64(seed))
+    for i in range(count):
+        s = _next(s)
+        out[i] = _negative(s, table, vocab)
+    return out
+
+
 @numba.njit(cache=True, fastmath=True, parallel=True)
 def _train_epoch(walks, syn0, syn1, keep, table, window, negatives, epoch, epochs, seed):
     num_walks, length = walks.shape
@@ -152,9 +175,7 @@ def _train_epoch(walks, syn0, syn1, keep, table, window, negatives, epoch, epoch
                             target, label = centre, 1.0
                         else:
                             s = _next(s)
-                            target = np.int64(s % vocab)
-                            if np.uint32(s >> np.uint64(32)) >= table[target, 0]:
-                                target = np.int64(table[target, 1])
+                            target = _negative(s, table, vocab)
                             if target == centre:
                                 continue
                             label = 0.0

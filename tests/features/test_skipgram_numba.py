@@ -8,7 +8,7 @@ import torch
 from gnn_sparse.features import skipgram_embeddings, twalk_embeddings
 from gnn_sparse.features.corpus import write_walk_corpus
 from gnn_sparse.features.embedding import SkipGramParams, skipgram_from_corpus
-from gnn_sparse.features.skipgram_numba import keep_probabilities, negative_table, vocabulary_rows
+from gnn_sparse.features.skipgram_numba import draw_negatives, keep_probabilities, negative_table, vocabulary_rows
 
 WALKS = np.array([[0, 1, 2, -1], [1, 2, 0, 1], [2, 0, -1, -1], [3, -1, -1, -1]])
 
@@ -29,15 +29,13 @@ def test_negative_table_draws_count_to_the_three_quarters_exactly():
     np.testing.assert_allclose(mass, counts**0.75 / (counts**0.75).sum(), rtol=1e-5, atol=1e-9)
 
 
-def test_negatives_drawn_by_the_kernels_rule_follow_the_table():
+def test_the_kernels_negative_draw_follows_the_table():
+    """draw_negatives runs the training kernel's own draw (_negative) on its random stream."""
     counts = np.array([40.0, 10.0, 5.0, 1.0])
-    table = negative_table(counts)
-    rng = np.random.default_rng(0)
-    rows = rng.integers(0, 4, 200_000)
-    coin = rng.integers(0, 2**32, 200_000, dtype=np.uint64)
-    drawn = np.where(coin >= table[rows, 0], table[rows, 1], rows)
+    drawn = draw_negatives(negative_table(counts), 200_000, 7)
     np.testing.assert_allclose(np.bincount(drawn, minlength=4) / 200_000, counts**0.75 / (counts**0.75).sum(),
                                atol=4e-3)
+    assert np.array_equal(drawn, draw_negatives(negative_table(counts), 200_000, 7))
 
 
 def test_vocabulary_is_in_gensims_order_decreasing_count_ties_by_id():

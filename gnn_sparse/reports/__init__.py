@@ -9,9 +9,10 @@ Typical use (the ``report``/``compare`` CLI subcommands call the same function):
 
 :func:`expected_runs` enumerates the runs a grid needs (for running the missing ones) and
 :data:`PRESETS` holds the ``quick``, ``medium`` and ``paper`` epoch budgets.
-:mod:`gnn_sparse.reports.compare` drives the ``compare`` / ``report`` subcommands of
-``run_link_prediction.py`` (their parsers and bodies; :mod:`gnn_sparse.cli` dispatches): it
-trains a grid's missing runs through the normal runner and then calls :func:`write_report`.
+:mod:`gnn_sparse.reports.compare` holds the ``compare`` / ``report`` subcommands (their
+parsers and bodies; :mod:`gnn_sparse.cli` dispatches): :mod:`gnn_sparse.reports.gridrun`
+trains a grid's missing runs through the normal runner, :mod:`gnn_sparse.reports.manifest`
+keeps the grid record, and :func:`write_report` writes the report.
 """
 from gnn_sparse.reports.grid import (
     DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, PRESETS, Preset, RunKey, expected_runs,

@@ -29,40 +29,35 @@ itself is the grid's to set. A results folder holds the runs of one ``--protocol
 ``original`` are named apart, but a report reads one protocol): a grid of another protocol
 than the runs already there is refused (exit 2), as a second preset is.
 
-The grid, the failures and each ``compare`` session (command, start, elapsed time) are
-kept in ``<results-dir>/compare/<dataset>.json``, so that ``report`` rebuilds the same
-report, with the total wall time, from the results alone.
+The grid, the failures and each ``compare`` session are kept in the grid record
+(:mod:`~gnn_sparse.reports.manifest`); the runs are trained by
+:mod:`~gnn_sparse.reports.gridrun`. This module holds the two subcommands' options and mains.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shlex
 import sys
-import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
-
-from filelock import FileLock
+from typing import Sequence
 
 from gnn_sparse.reports.grid import (
-    ADMM_METHOD, DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD,
-    IMAGE_METHODS, IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, VARIANT_ROWS, Preset, RunKey, expected_runs, knob_option,
-    make_key, normalise_c, normalise_sparsity, row_options, runner_method,
+    DEFAULT_C_VALUES, DEFAULT_METHODS, DEFAULT_SEEDS, DEFAULT_SPARSITIES, EXPLORATION_METHOD, IMAGE_METHODS,
+    IMAGE_PRESETS, IMAGE_SPARSITIES, PRESETS, VARIANT_ROWS, expected_runs, knob_option, normalise_c,
+    normalise_sparsity, row_options, runner_method,
 )
+from gnn_sparse.reports.gridrun import grid_order, is_image_dataset, run_grid
+from gnn_sparse.reports.manifest import (PROG, load_manifest, manifest_failures, manifest_path, now, safe_name,
+                                         save_manifest)
 from gnn_sparse.reports.records import NoRunsError, protocols_found
 from gnn_sparse.reports.report import write_report
 from gnn_sparse.training.config import MAX_SEED, check_int
 from gnn_sparse.training.options import configs_from_args, run_arguments, set_threads
 from gnn_sparse.utils.arguments import flag_error
-from gnn_sparse.utils.io import atomic_write_json
 from gnn_sparse.utils.logs import LOG_LEVELS, configure_logging
 
-PROG = "run_link_prediction.py"
-MANIFEST_DIR = "compare"
 GRID_OWNED = {"method": "--methods", "sparsity": "--sparsities", "seed": "--seeds", "run_name": None,
               "resume": None, "admm_optimizer": "--methods admm-run: the ADMM row with the runs' optimizer",
               "exploration": "--methods dst-ee-normalized / dst-ee-ucb / dst-ee-quota: the variant rows",
@@ -72,217 +67,6 @@ GRID_OWNED = {"method": "--methods", "sparsity": "--sparsities", "seed": "--seed
 
 class GridError(Exception):
     """Bad input to ``compare``/``report``: printed as one line, exit code 2."""
-
-
-# --------------------------------------------------------------------------- manifest
-
-def manifest_path(results_dir: str | Path, dataset: str) -> Path:
-    """``<results_dir>/compare/<dataset>.json``: the grid, its failures and sessions."""
-    return Path(results_dir) / MANIFEST_DIR / f"{_safe_name(dataset)}.json"
-
-
-def load_manifest(results_dir: str | Path, dataset: str) -> dict[str, Any]:
-    """The grid record of ``dataset`` (an empty record when there is none or it is unreadable)."""
-    path = manifest_path(results_dir, dataset)
-    try:
-        with open(path, encoding="utf-8") as f:
-            manifest = json.load(f)
-        if isinstance(manifest, dict):
-            manifest.setdefault("failures", {})
-            manifest.setdefault("sessions", [])
-            return manifest
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as err:
-        print(f"{PROG}: note: ignoring unreadable grid record {path}: {err}", file=sys.stderr)
-    return {"dataset": dataset, "grid": None, "failures": {}, "sessions": []}
-
-
-def save_manifest(results_dir: str | Path, dataset: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Write the grid record, merged with the one on disk under a lock (``.<dataset>.json.lock``),
-    so that two ``compare`` grids over one folder keep each other's sessions and failures
-    (a failure is dropped once its run has a results file); returns what was written."""
-    from gnn_sparse.training.results import results_path
-
-    path = manifest_path(results_dir, dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path.with_name(f".{path.name}.lock")):
-        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer (we hold the lock)
-            stale.unlink(missing_ok=True)
-        disk = load_manifest(results_dir, dataset)
-        ours = {_session_key(s) for s in manifest["sessions"]}
-        sessions = sorted([s for s in disk["sessions"] if _session_key(s) not in ours] + manifest["sessions"],
-                          key=lambda s: str(s.get("started", "")))
-        failures = {name: f for name, f in {**disk["failures"], **manifest["failures"]}.items()
-                    if name in manifest["failures"] or not results_path(results_dir, name).exists()}
-        merged = {**manifest, "sessions": sessions, "failures": failures}
-        atomic_write_json(path, merged)
-    return merged
-
-
-def _session_key(session: dict[str, Any]) -> str:
-    return session.get("id") or json.dumps(session, sort_keys=True)
-
-
-def manifest_failures(manifest: dict[str, Any]) -> dict[RunKey, str]:
-    """``{key: error}`` of the failures recorded in a grid record."""
-    out = {}
-    for record in manifest.get("failures", {}).values():
-        try:
-            out[make_key(record["method"], record["sparsity"], record["seed"], record["c"])] = record["error"]
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
-# --------------------------------------------------------------------------- grid -> runs
-
-def run_name(config) -> str:
-    """The run's name: the runner's default, plus ``-c<c>`` for DST-EE and its ``normalized``
-    and ``ucb`` variants, ``-rho<rho>`` for the quota (the default name does not tell the
-    knob of a sweep apart)."""
-    name = config.run_id()
-    if config.sparse.method != EXPLORATION_METHOD:
-        return name
-    if config.sparse.exploration == "quota":
-        return f"{name}-rho{config.sparse.exploration_rho:g}"
-    return f"{name}-c{config.sparse.c:g}"
-
-
-def config_for(key: RunKey, base, preset: Preset):
-    """The :class:`~gnn_sparse.training.RunConfig` of one grid run: ``base`` with the key's
-    method (the ADMM rows: ``admm`` and their ``admm_optimizer``), sparsity, seed and ``c``
-    and the preset's epochs for the method."""
-    method = runner_method(key.method)
-    changes: dict[str, Any] = {"method": method, "seed": key.seed, **row_options(key.method)}
-    if key.sparsity is not None:
-        changes["sparsity"] = key.sparsity
-    if key.c is not None:
-        changes[knob_option(key.method)] = key.c
-    epochs = preset.epochs_for(key.method)
-    if epochs is not None and method != ADMM_METHOD:  # ADMM's budget is its three phases
-        changes["epochs"] = epochs
-    if method == ADMM_METHOD and preset.admm_epochs is not None:
-        changes.update(zip(("pretrain_epochs", "admm_epochs", "retrain_epochs"), preset.admm_epochs))
-    return base.updated(**changes)
-
-
-def grid_order(keys: Sequence[RunKey], default_c: float | None) -> list[RunKey]:
-    """Seed by seed; within a seed the main grid first, the extra ``c`` of the sweep last,
-    so that an interrupted grid has whole tables for the seeds it finished."""
-    def rank(item):
-        index, key = item
-        extra = key.method == EXPLORATION_METHOD and default_c is not None and key.c != normalise_c(default_c)
-        return key.seed, extra, index
-    return [key for _, key in sorted(enumerate(keys), key=rank)]
-
-
-def _load_dataset(config):
-    """The dataset of a run (a hook: tests swap in a tiny graph)."""
-    if is_image_config(config):
-        from gnn_sparse.vision.runner import load_image_splits
-
-        return load_image_splits(config)
-    from gnn_sparse.training.runner import load_run_dataset
-
-    return load_run_dataset(config)
-
-
-def is_image_dataset(dataset: str) -> bool:
-    """Whether ``--dataset`` names an image dataset (digits, CIFAR): the grid then drives the
-    image runner (:mod:`gnn_sparse.vision`) with its options and presets."""
-    from gnn_sparse.vision.config import IMAGE_DATASETS
-
-    return dataset in IMAGE_DATASETS
-
-
-def is_image_config(config) -> bool:
-    from gnn_sparse.vision.config import ImageRunConfig
-
-    return isinstance(config, ImageRunConfig)
-
-
-def _train(config, options, data):
-    """One run through the runner of its task (looked up at call time, so tests can wrap it)."""
-    if is_image_config(config):
-        from gnn_sparse.vision import runner as image_runner
-
-        return image_runner.run_image(config, options, splits=data)
-    from gnn_sparse.training import run
-
-    return run(config, options, dataset=data)
-
-
-def run_grid(keys: Sequence[RunKey], base, preset: Preset, *, results_dir: str, force: bool = False,
-             quiet: bool = False, manifest: dict[str, Any], dataset: str,
-             log=lambda msg: print(msg, file=sys.stderr, flush=True)) -> dict[str, int]:
-    """Train the runs of ``keys`` that are not finished, in order; record failures and the
-    session in ``manifest`` (saved after every run). Returns ``{"trained", "reused", "failed"}``.
-
-    Raises:
-        ConfigError, DataError: bad input; the grid stops (the session is saved first).
-        KeyboardInterrupt: likewise.
-    """
-    from gnn_sparse.training import RunOptions
-    from gnn_sparse.training.results import results_path
-
-    session = manifest["sessions"][-1]
-    counts = {"trained": 0, "reused": 0, "failed": 0}
-    started = time.perf_counter() - float(session.get("elapsed_s") or 0.0)
-    cache: dict[int, Any] = {}
-
-    def save():
-        session.update(counts, elapsed_s=round(time.perf_counter() - started, 1))
-        save_manifest(results_dir, dataset, manifest)
-
-    for i, key in enumerate(keys, 1):
-        config = config_for(key, base, preset)
-        name = run_name(config)
-        where = f"[{i}/{len(keys)}] {name}"
-        done = results_path(results_dir, name).exists() and not force
-        tick = time.perf_counter()
-        try:
-            data = None
-            if not done:
-                if key.seed not in cache:
-                    cache.clear()  # keys come seed by seed: keep one dataset in memory
-                    cache[key.seed] = _load_dataset(config)
-                data = cache[key.seed]
-            result = _train(config, RunOptions(results_dir=results_dir, run_name=name, resume=True, force=force,
-                                               quiet=quiet), data)
-        except (KeyboardInterrupt, ValueError) as err:
-            if isinstance(err, ValueError) and not _is_input_error(err):
-                _record_failure(manifest, name, key, err, counts, log, where)
-                save()
-                continue
-            save()
-            raise
-        except Exception as err:  # a run that breaks must not stop the grid
-            _record_failure(manifest, name, key, err, counts, log, where)
-            save()
-            continue
-        manifest["failures"].pop(name, None)
-        counts["reused" if done else "trained"] += 1
-        took = "reused (already finished)" if done else f"trained in {time.perf_counter() - tick:.0f} s"
-        accuracy = result.get("test_accuracy")
-        log(f"{where}: {took}; test accuracy " + ("none" if accuracy is None else f"{accuracy:.2f}%"))
-        save()
-    return counts
-
-
-def _is_input_error(err: ValueError) -> bool:
-    from gnn_sparse.data.errors import DataError
-    from gnn_sparse.training import ConfigError
-
-    return isinstance(err, (ConfigError, DataError))
-
-
-def _record_failure(manifest, name, key, err, counts, log, where) -> None:
-    message = f"{type(err).__name__}: {err}"
-    manifest["failures"][name] = {"method": key.method, "sparsity": key.sparsity, "seed": key.seed, "c": key.c,
-                                  "error": message, "at": _now()}
-    counts["failed"] += 1
-    log(f"{where}: FAILED ({' '.join(message.split())}); the grid goes on")
 
 
 # --------------------------------------------------------------------------- CLI
@@ -385,10 +169,6 @@ def _command(argv: Sequence[str]) -> str:
     return "python " + shlex.join([PROG, *argv])
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _variant_knobs(given: Sequence[str] | None, methods: Sequence[str]) -> dict[str, list[float]]:
     """``{row: [knob, ...]}`` from ``--knobs ROW=V,V``; a variant row of ``methods`` without
     values takes its run option's default (``c``, or ``exploration_rho``). :class:`GridError`
@@ -415,7 +195,7 @@ def _variant_knobs(given: Sequence[str] | None, methods: Sequence[str]) -> dict[
 
 def _report_name(name: str) -> str:
     """argparse type of ``--report-name``: one folder name, no path."""
-    if not name or name in (".", "..") or _safe_name(name) != name:
+    if not name or name in (".", "..") or safe_name(name) != name:
         raise argparse.ArgumentTypeError(f"{name!r} is not a plain folder name (letters, digits, '_', '.', '-')")
     return name
 
@@ -423,15 +203,8 @@ def _report_name(name: str) -> str:
 def report_folder(args: argparse.Namespace, dataset: str, protocol: str | None) -> Path:
     """``REPORTS_DIR/REPORT_NAME``: ``--report-name``, else the dataset's name, with
     ``-original`` for the original protocol so both protocols' reports live side by side."""
-    name = args.report_name or _safe_name(dataset) + ("-original" if protocol == "original" else "")
+    name = args.report_name or safe_name(dataset) + ("-original" if protocol == "original" else "")
     return Path(args.reports_dir) / name
-
-
-def _safe_name(dataset: str) -> str:
-    import re
-
-    name = Path(dataset).name if ("/" in dataset or Path(dataset).suffix) else dataset
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "dataset"
 
 
 def _c_sparsities(value, sparsities: Sequence[float]) -> list[float] | None:
@@ -522,7 +295,7 @@ def compare_main(args: argparse.Namespace, parser: argparse.ArgumentParser, argv
         "c_sparsities": c_sparsities, "default_c": default_c, "preset": preset.name,
         **({"variant_knobs": variant_knobs} if variant_knobs else {}),
         **({} if image else {"protocol": protocol})})
-    manifest["sessions"].append({"id": uuid.uuid4().hex, "command": command, "started": _now(), "elapsed_s": 0.0,
+    manifest["sessions"].append({"id": uuid.uuid4().hex, "command": command, "started": now(), "elapsed_s": 0.0,
                                  "finished": False,
                                  "trained": 0, "reused": 0, "failed": 0})
     order = grid_order(keys, default_c)

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from gnn_sparse.reports.compare import load_manifest, save_manifest
+from gnn_sparse.reports.manifest import load_manifest, save_manifest
 from gnn_sparse.sparsity.export import ExportError, read_export
 from gnn_sparse.training.checkpoint import load_checkpoint, save_checkpoint
 from gnn_sparse.training.results import read_index, read_results, write_results

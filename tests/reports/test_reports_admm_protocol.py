@@ -6,7 +6,7 @@ import torch
 
 from gnn_sparse.cli import main
 from gnn_sparse.data import load_dataset
-from gnn_sparse.reports import compare, load_runs, write_report
+from gnn_sparse.reports import gridrun, load_runs, write_report
 from gnn_sparse.reports.claims import link_claims, setup_note
 from gnn_sparse.reports.grid import PRESETS, RunKey
 from gnn_sparse.reports.paired import Side
@@ -56,12 +56,12 @@ def make_results(folder, original, tuned):
 
 def test_grid_rows_map_to_the_runner_and_results_map_back():
     base = RunConfig.from_dict({"batch_size": 128})
-    tuned = compare.config_for(RunKey("admm-run", 0.98, 1, None), base, PRESETS["quick"])
+    tuned = gridrun.config_for(RunKey("admm-run", 0.98, 1, None), base, PRESETS["quick"])
     assert (tuned.sparse.method, tuned.admm.admm_optimizer, tuned.admm.pretrain_epochs, tuned.seed) == \
         ("admm", "run", 1, 1)
-    assert compare.run_name(tuned) == "synthetic-admm-run-gcn-fc-s0.98-seed1"
-    original = compare.config_for(RunKey("admm", 0.98, 1, None), base, PRESETS["quick"])
-    assert (original.admm.admm_optimizer, compare.run_name(original)) == ("original", "synthetic-admm-gcn-fc-s0.98-seed1")
+    assert gridrun.run_name(tuned) == "synthetic-admm-run-gcn-fc-s0.98-seed1"
+    original = gridrun.config_for(RunKey("admm", 0.98, 1, None), base, PRESETS["quick"])
+    assert (original.admm.admm_optimizer, gridrun.run_name(original)) == ("original", "synthetic-admm-gcn-fc-s0.98-seed1")
     assert PRESETS["paper"].epochs_for("admm-run") == 60
 
     assert run_key(admm_result(0, 60.0)).method == "admm"  # committed runs: no admm_optimizer key
@@ -168,7 +168,7 @@ def tiny_graph(monkeypatch):
     def load(config):
         return load_dataset("synthetic", num_nodes=200, num_events=4000, seed=config.seed, split=config.data.split)
 
-    monkeypatch.setattr(compare, "_load_dataset", load)
+    monkeypatch.setattr(gridrun, "_load_dataset", load)
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)

@@ -9,7 +9,7 @@ from matplotlib.image import imread
 import gnn_sparse.training
 from gnn_sparse.cli import main
 from gnn_sparse.data import load_dataset
-from gnn_sparse.reports import compare, expected_runs, load_runs
+from gnn_sparse.reports import expected_runs, gridrun, load_runs
 from gnn_sparse.reports.grid import RunKey
 from gnn_sparse.reports.report import resolve_grid, write_report
 
@@ -29,7 +29,7 @@ def tiny_graph(monkeypatch):
             cache[config.seed] = load_dataset("synthetic", num_nodes=200, num_events=4000, seed=config.seed)
         return cache[config.seed]
 
-    monkeypatch.setattr(compare, "_load_dataset", load)
+    monkeypatch.setattr(gridrun, "_load_dataset", load)
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)

@@ -8,7 +8,7 @@ import torch
 
 from gnn_sparse.cli import main
 from gnn_sparse.data import load_dataset
-from gnn_sparse.reports import compare
+from gnn_sparse.reports import gridrun
 from gnn_sparse.reports.grid import RunKey, expected_runs
 from gnn_sparse.reports.records import run_key
 
@@ -18,7 +18,7 @@ def tiny_graph(monkeypatch):
     def load(config):
         return load_dataset("synthetic", num_nodes=200, num_events=4000, seed=config.seed, split=config.data.split)
 
-    monkeypatch.setattr(compare, "_load_dataset", load)
+    monkeypatch.setattr(gridrun, "_load_dataset", load)
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)

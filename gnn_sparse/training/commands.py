@@ -14,7 +14,7 @@ from gnn_sparse.training.config_checks import ConfigError
 from gnn_sparse.training.distributed import is_main_process, shutdown
 from gnn_sparse.training.options import set_threads
 from gnn_sparse.training.results import summary_table
-from gnn_sparse.training.runner import RunOptions
+from gnn_sparse.training.lifecycle import RunOptions
 from gnn_sparse.utils.arguments import flag_error
 from gnn_sparse.utils.logs import configure_logging
 

@@ -25,7 +25,7 @@ from gnn_sparse.training.config import (
 )
 from gnn_sparse.training.config_groups import ADMM_OPTIMIZERS
 from gnn_sparse.training.methods import METHODS
-from gnn_sparse.training.runner import RunOptions
+from gnn_sparse.training.lifecycle import RunOptions
 from gnn_sparse.utils.logs import LOG_LEVELS
 
 DEFAULTS = RunConfig().to_dict()

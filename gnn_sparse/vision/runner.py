@@ -39,7 +39,8 @@ from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.training.flops import run_flops
 from gnn_sparse.training.results import build_results, checkpoint_path, write_results
 from gnn_sparse.training.run_files import metrics_path
-from gnn_sparse.training.runner import RunOptions, begin_run, layer_sparsity, run_lock
+from gnn_sparse.training.lifecycle import RunOptions, begin_run, run_lock
+from gnn_sparse.training.runner import layer_sparsity
 from gnn_sparse.vision.augment import random_crop_flip
 from gnn_sparse.vision.batches import ImageBatches
 from gnn_sparse.vision.config import DEFAULT_WIDTH, ImageRunConfig

@@ -3,8 +3,10 @@
 A user-defined link predictor (GCN encoder + MLP decoder on concatenated pairs) on the embedded
 synthetic temporal graph; only the decoder's Linear layers are sparsified (90%). Run:
 
-    python examples/dst_ee_custom_gnn.py
+    python examples/dst_ee_custom_gnn.py [EPOCHS]    # 10 epochs by default
 """
+import sys
+
 import torch
 import torch.nn.functional as F
 from torch_geometric.nn import GCNConv
@@ -35,7 +37,7 @@ class MyLinkModel(torch.nn.Module):
 torch.manual_seed(0)
 ds = load_dataset("synthetic", num_nodes=300, num_events=6000)
 model = MyLinkModel(ds.num_nodes)
-epochs, batch = 10, 256
+epochs, batch = int(sys.argv[1]) if len(sys.argv) > 1 else 10, 256
 steps = epochs * -(-ds.train.edge_label.numel() // batch)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
 # The DST-EE part: one constructor call and one .step() after every optimizer.step().

@@ -1,10 +1,11 @@
 """``gnn-sparse`` (also ``python -m gnn_sparse`` and ``run_link_prediction.py``): the
 application layer, one command line for everything.
 
-Four subcommands: ``train`` (link prediction, one run per seed; the default, so
+Five subcommands: ``train`` (link prediction, one run per seed; the default, so
 ``gnn-sparse --epochs 5`` is ``gnn-sparse train --epochs 5``), ``compare`` (a comparison grid
 and its report, :mod:`gnn_sparse.reports.compare`), ``report`` (the report again, from the
-results) and ``vision`` (the image runner, :mod:`gnn_sparse.vision.cli`). ``train`` and
+results), ``study`` (the exploration study's results page,
+:mod:`gnn_sparse.reports.study_report`) and ``vision`` (the image runner, :mod:`gnn_sparse.vision.cli`). ``train`` and
 ``compare`` take the same single-run options
 (:func:`gnn_sparse.training.options.run_arguments`, given to both through ``parents=``).
 This layer also registers the ADMM baseline (``--method admm``,
@@ -29,18 +30,19 @@ from gnn_sparse.utils.arguments import HelpFormatter, OneLineErrorParser
 from gnn_sparse.utils.extras import reporting_missing_dependencies
 
 PROG = "gnn-sparse"
-SUBCOMMANDS = ("train", "compare", "report", "vision")
-LINK_SUBCOMMANDS = ("train", "compare", "report")
+SUBCOMMANDS = ("train", "compare", "report", "study", "vision")
+LINK_SUBCOMMANDS = ("train", "compare", "report", "study")
 SUBCOMMAND_HELP = {
     "train": "train and evaluate a link predictor, one run per seed (the default subcommand)",
     "compare": "train every missing run of a comparison grid, then write its report",
     "report": "rebuild a grid's report from existing results, without training",
+    "study": "write the exploration study's results page from its tuning runs and confirmation reports",
     "vision": "image classification (digits, CIFAR-10/100) with the same methods; "
               "'vision --help' lists its options",
 }
 """One line per subcommand, shown by ``--help`` (the subcommands' own parsers say the same)."""
 EXTRAS = {"train": ("graph", "twalk"), "compare": ("graph", "reports", "vision"), "report": ("reports",),
-          "vision": ("vision",)}
+          "study": ("reports",), "vision": ("vision",)}
 """The extras each subcommand needs, named (first match) when one of their modules is missing."""
 
 
@@ -79,6 +81,10 @@ def build_parsers(argv: Sequence[str] = (), prog: str = PROG, commands: Sequence
             sub.add_parser(name, help=SUBCOMMAND_HELP[name], add_help=False)
         elif name == "train":
             built[name] = _add_train_parser(sub, **common)
+        elif name == "study":
+            from gnn_sparse.reports.study_report import add_study_parser
+
+            built[name] = add_study_parser(sub, **common)
         elif name == "compare":
             from gnn_sparse.reports.compare import add_compare_parser
 
@@ -136,6 +142,10 @@ def _dispatch(argv: list[str], prog: str) -> int:
         from gnn_sparse.reports.compare import report_main
 
         return report_main(args, command, argv[1:])
+    if args.command == "study":
+        from gnn_sparse.reports.study_report import study_main
+
+        return study_main(args, command, argv[1:])
     return _train(args, command)
 
 

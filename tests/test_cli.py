@@ -187,4 +187,4 @@ def test_one_command_line_under_every_name(command):
     proc = subprocess.run([sys.executable, *command, "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     prog = "python -m gnn_sparse" if command[0] == "-m" else "run_link_prediction.py"
-    assert proc.stdout.startswith(f"usage: {prog} ") and "{train,compare,report,vision}" in proc.stdout
+    assert proc.stdout.startswith(f"usage: {prog} ") and "{train,compare,report,study,vision}" in proc.stdout

@@ -187,7 +187,7 @@ def test_the_installed_command_line(installed, tmp_path):
     for command in ([str(site / "bin" / "gnn-sparse")], [sys.executable, "-m", "gnn_sparse"]):
         proc = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120, cwd=elsewhere, env=env)
         assert proc.returncode == 0, proc.stderr
-        assert "{train,compare,report,vision}" in proc.stdout
+        assert "{train,compare,report,study,vision}" in proc.stdout
     proc = subprocess.run([str(site / "bin" / "gnn-sparse"), "train", "--epochs", "1", "--threads", "1", "--quiet",
                            "--results-dir", str(tmp_path / "results")],
                           capture_output=True, text=True, timeout=120, cwd=elsewhere, env=env)

@@ -87,7 +87,7 @@ def confirm(claims: pd.DataFrame) -> pd.DataFrame:
     family (``vs`` = ``rigl``: the primary family with its TOST equivalence; ``vs`` =
     ``never-active-first``: H2)."""
     parsed = claims["claim_id"].str.extract(CLAIM)
-    frame = claims.join(parsed).dropna(subset=["row"]).copy()
+    frame = claims.join(parsed.drop(columns=[c for c in parsed.columns if c in claims.columns])).dropna(subset=["row"]).copy()
     frame = frame.rename(columns={"other": "vs"})
     frame["knob"] = frame["knob"].astype(float)
     out = []

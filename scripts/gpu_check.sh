@@ -31,7 +31,7 @@ step() {  # step NAME SECONDS COMMAND...
     [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
 }
 
-step "cuda tests" 150 "$PY" -m pytest -q -p no:cacheprovider -m cuda_only \
+step "cuda tests" 150 "$PY" -m pytest -q -p no:cacheprovider -n 0 -m cuda_only \
     tests/training/test_training_cuda.py tests/sparsity/test_sparsifier.py
 if [ -z "${SKIP_SUITE:-}" ]; then
     # The default suite with a GPU visible (tests that pick "auto" get CUDA).

@@ -18,6 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("GNN_SPARSE_DATA", str(REPO / "datasets"))
 os.environ.setdefault("GNN_SPARSE_SHARED_DATA", str(REPO.parent / "shared" / "data"))
 
+# The suite runs on every core through pytest-xdist (``-n auto`` in pyproject.toml): each
+# worker takes its share of the cores for torch's intra-op threads, so that the workers do
+# not oversubscribe the machine.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
 
 @pytest.fixture
 def one_thread():

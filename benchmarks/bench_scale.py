@@ -445,8 +445,8 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per stage process")
     parser.add_argument("--skipgram-epochs", type=int, default=5, help="skip-gram epochs of the twalk features")
     parser.add_argument("--skipgram-workers", type=int, default=1, help="skip-gram threads (1: reproducible)")
-    parser.add_argument("--skipgram-backend", choices=["gensim", "numba"], default="gensim",
-                        help="skip-gram implementation of the twalk features")
+    parser.add_argument("--skipgram-backend", choices=["auto", "gensim", "numba"], default="auto",
+                        help="skip-gram implementation of the twalk features (auto: numba at this size)")
     parser.add_argument("--epochs", type=int, default=50, help="epochs of the run that twalk-epoch extrapolates to")
     parser.add_argument("--train-epochs", type=int, default=1, help="epochs twalk-epoch actually trains")
     parser.add_argument("--num-neighbors", type=int, nargs="+", default=[10, 10], help="fan-outs of the sampled stages")

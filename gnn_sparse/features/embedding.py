@@ -31,9 +31,11 @@ The ``numba`` backend (``backend="numba"``, :mod:`~gnn_sparse.features.skipgram_
 the same algorithm compiled for that case: negatives from an alias table, dot products of 8
 floats inline, walks as ``int32`` rows instead of text. It is a deliberate exception to using
 the library: the 5-minute feature target at wiki-talk size is out of gensim's reach on 2
-cores. gensim stays the default (the reference implementation, and existing caches and
-results stay valid); docs/benchmarks.md gives both backends' speed and their paired
-link-prediction accuracy (``benchmarks/bench_skipgram_backends.py``).
+cores. The default, ``backend="auto"`` (:func:`resolve_backend`), takes numba from
+:data:`AUTO_NUMBA_NODES` nodes on and gensim, the reference implementation, below, so every
+graph of the committed reports keeps its gensim features, caches and results;
+docs/benchmarks.md gives both backends' speed and their paired link-prediction accuracy
+(``benchmarks/bench_skipgram_backends.py``).
 
 Nodes that occur in no walk of at least two nodes get no context and are not in the
 vocabulary; their row is all zeros (a node seen only in held-out edges has no feature to
@@ -59,6 +61,7 @@ is part of the feature-cache key and recorded in results.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -74,7 +77,22 @@ from tqdm.auto import tqdm
 
 from gnn_sparse.features.corpus import WalkCorpus, write_walk_corpus
 
-SKIPGRAM_BACKENDS = ("gensim", "numba")
+SKIPGRAM_BACKENDS = ("auto", "gensim", "numba")
+AUTO_NUMBA_NODES = 100_000
+"""``backend="auto"`` takes the numba backend from this many nodes on (when numba is
+installed), gensim below: on small graphs gensim is fast and the reference; at wiki-talk
+size only numba is fast enough (docs/benchmarks.md)."""
+
+
+def resolve_backend(backend: str, num_nodes: int) -> str:
+    """The skip-gram implementation ``backend`` means for a graph of ``num_nodes`` nodes:
+    itself, or for ``"auto"`` ``"numba"`` from :data:`AUTO_NUMBA_NODES` nodes on when numba
+    is importable, else ``"gensim"``."""
+    if backend != "auto":
+        return backend
+    if num_nodes >= AUTO_NUMBA_NODES and importlib.util.find_spec("numba") is not None:
+        return "numba"
+    return "gensim"
 
 
 @dataclass(frozen=True)
@@ -89,9 +107,10 @@ class SkipGramParams:
         seed: seed of the initial vectors and the sampling, in ``[0, 2**32)``.
         workers: training threads; ``1`` is deterministic, more are faster but not
             reproducible (module docstring).
-        backend: ``"gensim"`` (the default: gensim's Word2Vec) or ``"numba"`` (the same
-            algorithm compiled for big vocabularies of short walks,
-            :mod:`~gnn_sparse.features.skipgram_numba`; not bit-equal to gensim).
+        backend: ``"auto"`` (the default: :func:`resolve_backend`, gensim below
+            :data:`AUTO_NUMBA_NODES` nodes, numba from there), ``"gensim"`` (gensim's
+            Word2Vec) or ``"numba"`` (the same algorithm compiled for big vocabularies of
+            short walks, :mod:`~gnn_sparse.features.skipgram_numba`; not bit-equal to gensim).
 
     Raises:
         ValueError: a size ``< 1`` or a seed out of range.
@@ -103,7 +122,7 @@ class SkipGramParams:
     epochs: int = 5
     seed: int = 0
     workers: int = 1
-    backend: str = "gensim"
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in SKIPGRAM_BACKENDS:
@@ -146,6 +165,7 @@ def skipgram_embeddings(
             array, or no walk with two nodes.
     """
     params = replace(params or SkipGramParams(), **overrides)
+    params = replace(params, backend=resolve_backend(params.backend, num_nodes))
     chunks = [walks] if isinstance(walks, np.ndarray) or not isinstance(walks, Iterable) else walks
     with tempfile.TemporaryDirectory(prefix="gnn-sparse-walks-", dir=tmp_dir) as folder:
         corpus = write_backend_corpus(chunks, folder, num_nodes, params.backend)

@@ -6,10 +6,10 @@ dataclass instead of nine keyword arguments repeated at each level.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from gnn_sparse.features.embedding import SkipGramParams
+from gnn_sparse.features.embedding import SkipGramParams, resolve_backend
 from gnn_sparse.features.walks import check_walk_params
 
 
@@ -25,7 +25,8 @@ class TwalkParams:
             (:func:`~gnn_sparse.features.embedding.skipgram_embeddings`).
         seed: seeds both the walks and skip-gram.
         workers: skip-gram threads: ``1`` is reproducible, more are faster but not.
-        backend: skip-gram implementation, ``"gensim"`` or ``"numba"`` (:class:`SkipGramParams`).
+        backend: skip-gram implementation, ``"auto"``, ``"gensim"`` or ``"numba"``
+            (:class:`SkipGramParams`; :meth:`resolved` replaces ``"auto"``).
 
     Raises:
         ValueError: on construction, for any invalid value (before any work is done).
@@ -53,6 +54,11 @@ class TwalkParams:
     def skipgram(self) -> SkipGramParams:
         """The skip-gram part (:func:`~gnn_sparse.features.embedding.skipgram_from_corpus`)."""
         return SkipGramParams(**{f.name: getattr(self, f.name) for f in fields(SkipGramParams)})
+
+    def resolved(self, num_nodes: int) -> "TwalkParams":
+        """These parameters with ``backend="auto"`` replaced by the implementation it means for
+        ``num_nodes`` nodes (:func:`~gnn_sparse.features.embedding.resolve_backend`)."""
+        return replace(self, backend=resolve_backend(self.backend, num_nodes))
 
     def as_dict(self) -> dict[str, Any]:
         """Every field, JSON-ready (the results' ``node_features`` record them)."""

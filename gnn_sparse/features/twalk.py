@@ -131,7 +131,7 @@ def twalk_embeddings(
     Raises:
         ValueError: invalid parameters or events (checked before any work).
     """
-    params = replace(params or TwalkParams(), **overrides)
+    params = replace(params or TwalkParams(), **overrides).resolved(num_nodes)
     if chunk_size < 1:
         raise ValueError(f"twalk_embeddings: chunk_size must be >= 1, got {chunk_size}")
     src, dst, time = check_events(src, dst, time, num_nodes)

@@ -43,7 +43,7 @@ def fixed_node_features(config, dataset, progress: bool = False) -> tuple[torch.
     from gnn_sparse.features import dataset_twalk_embeddings, feature_cache_dir, visible_splits
 
     tick = time.perf_counter()
-    params = config.features.twalk_params(dim=config.network.out_dim, seed=config.seed)
+    params = config.features.twalk_params(dim=config.network.out_dim, seed=config.seed).resolved(dataset.num_nodes)
     cache_dir = feature_cache_dir(dataset, config.data.data_root)
     stats: dict[str, Any] = {}
     features = dataset_twalk_embeddings(dataset, params, leaky=leaky, cache_dir=cache_dir,

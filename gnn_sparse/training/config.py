@@ -153,8 +153,9 @@ class WalkFeaturesConfig:
     defaults of :class:`~gnn_sparse.features.TwalkParams`: ``walks_per_node``,
     ``walk_length``, ``walk_dt`` (``None``: per-node time span), ``skipgram_window``,
     ``skipgram_negatives``, ``skipgram_epochs``, ``skipgram_workers`` (1: reproducible; more:
-    faster, not reproducible), ``skipgram_backend`` (``"gensim"`` or ``"numba"``, faster on
-    big vocabularies); ``leaky_embeddings`` trains them on the whole graph (test
+    faster, not reproducible), ``skipgram_backend`` (``"auto"``: numba on big graphs, gensim
+    on small ones, resolved by the runner before the run is identified; ``"gensim"``; or
+    ``"numba"``); ``leaky_embeddings`` trains them on the whole graph (test
     edges included). Their dimension is the model's ``out_dim``, their seed the run's."""
 
     leaky_embeddings: bool = False

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import torch
 
+from gnn_sparse.features.embedding import AUTO_NUMBA_NODES
 from gnn_sparse.models import ENCODERS, SPARSIFY_SCOPES
 from gnn_sparse.sparsity.exploration import EXPLORATION_VARIANTS
 from gnn_sparse.training.config import (
@@ -205,7 +206,9 @@ def run_arguments() -> argparse.ArgumentParser:
                             "faster on free cores but not reproducible (recorded in the results and the cache key)")
     twalk.add_argument("--skipgram-backend", choices=SKIPGRAM_BACKENDS, default=d["skipgram_backend"],
                        help="skip-gram implementation: gensim's Word2Vec, or the same algorithm compiled with "
-                            "numba, several times faster on big graphs (docs/big_graphs.md); not bit-equal")
+                            "numba, several times faster on big graphs (docs/big_graphs.md); not bit-equal. auto: "
+                            f"numba from {AUTO_NUMBA_NODES:,} nodes on (when installed), gensim below; the run "
+                            "records the choice")
 
     optim = p.add_argument_group("optimisation (all methods)")
     optim.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")

@@ -26,8 +26,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from gnn_sparse.features.embedding import resolve_backend
 from gnn_sparse.models import build_link_predictor
-from gnn_sparse.models.encoders import graph_to
+from gnn_sparse.models.encoders import FIXED_FEATURE_ENCODERS, graph_to
 from gnn_sparse.models.fixed import fixed_node_features
 from gnn_sparse.models.control_variates import ControlVariates, ControlVariateSampler
 from gnn_sparse.models.sampling import CSRGraph, make_sampler
@@ -85,6 +86,12 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     if not dp.is_writer:
         options = replace(options, quiet=True)  # progress and notes from rank 0 only
     config = config.updated(device=str(device))
+    ds = dataset
+    if config.network.encoder in FIXED_FEATURE_ENCODERS and config.features.skipgram_backend == "auto":
+        # the run records the implementation "auto" means for this graph, so that a run made with
+        # it explicitly, or before "auto" existed, is the same run
+        ds = ds if ds is not None else load_run_dataset(config, progress=not options.quiet)
+        config = config.updated(skipgram_backend=resolve_backend("auto", ds.num_nodes))
     method = build_method(config)
     run_id = options.run_name or config.run_id()
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
@@ -92,7 +99,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
         if done is not None:
             return done
 
-        ds = dataset if dataset is not None else load_run_dataset(config, progress=not options.quiet)
+        ds = ds if ds is not None else load_run_dataset(config, progress=not options.quiet)
         node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
         setup = build_model_and_graphs(config, ds, device, node_features)
         training_graph, model, graphs, sampler, control = (setup.training_graph, setup.model, setup.graphs,

@@ -96,7 +96,7 @@ def test_a_corpus_of_the_wrong_kind_and_an_unknown_backend_are_refused(tmp_path)
         skipgram_from_corpus(text, 4, SkipGramParams(backend="numba"))
     with pytest.raises(ValueError, match="holds text lines, not int32 rows"):
         text.walks()
-    with pytest.raises(ValueError, match=r"backend must be one of \('gensim', 'numba'\), got 'word2vec'"):
+    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'gensim', 'numba'\), got 'word2vec'"):
         SkipGramParams(backend="word2vec")
 
 
@@ -126,3 +126,14 @@ def test_torchs_thread_count_is_left_alone():
         assert torch.get_num_threads() == 1  # numba's OpenMP layer would have set it to the core count
     finally:
         torch.set_num_threads(before)
+
+
+def test_auto_means_numba_on_big_graphs_and_gensim_on_small_ones(monkeypatch):
+    import gnn_sparse.features.embedding as embedding
+    from gnn_sparse.features.embedding import AUTO_NUMBA_NODES, resolve_backend
+
+    assert resolve_backend("auto", AUTO_NUMBA_NODES - 1) == "gensim"
+    assert resolve_backend("auto", AUTO_NUMBA_NODES) == "numba"
+    assert resolve_backend("gensim", 10**7) == "gensim" and resolve_backend("numba", 10) == "numba"
+    monkeypatch.setattr(embedding.importlib.util, "find_spec", lambda name: None)  # numba not installed
+    assert resolve_backend("auto", 10**7) == "gensim"

@@ -199,9 +199,22 @@ def test_skipgram_backend_is_recorded_and_checked(graph, tmp_path, capsys):
     res = run(config, _opts(tmp_path), dataset=graph)
     assert res["config"]["skipgram_backend"] == "numba" and res["node_features"]["backend"] == "numba"
     gensim = run(RunConfig.from_dict({"method": "dense", "epochs": 1, **BASE}), _opts(tmp_path / "g"), dataset=graph)
-    assert gensim["node_features"]["backend"] == "gensim"  # the default
+    assert gensim["node_features"]["backend"] == "gensim"  # the default, auto, on a small graph
+    assert gensim["config"]["skipgram_backend"] == "gensim"  # recorded resolved
     assert res["node_features"]["cached"] is False and gensim["node_features"]["cached"] is False  # one key each
     with pytest.raises(SystemExit) as exit_:
         main(["--encoder", "twalk", "--skipgram-backend", "word2vec", "--results-dir", str(tmp_path), "--quiet"])
     assert exit_.value.code == 2
     assert "argument --skipgram-backend: invalid choice: 'word2vec'" in capsys.readouterr().err
+
+
+def test_auto_backend_is_resolved_before_the_run_is_identified(graph, tmp_path, monkeypatch):
+    import gnn_sparse.features.embedding as embedding
+
+    explicit = run(RunConfig.from_dict({"method": "dense", "epochs": 1, "skipgram_backend": "gensim", **BASE}),
+                   _opts(tmp_path), dataset=graph)
+    auto = run(RunConfig.from_dict({"method": "dense", "epochs": 1, **BASE}), _opts(tmp_path), dataset=graph)
+    assert auto == explicit  # the same run, reused: auto means gensim on a small graph
+    monkeypatch.setattr(embedding, "AUTO_NUMBA_NODES", graph.num_nodes)
+    big = run(RunConfig.from_dict({"method": "dense", "epochs": 1, **BASE}), _opts(tmp_path / "big"), dataset=graph)
+    assert big["config"]["skipgram_backend"] == "numba" and big["node_features"]["backend"] == "numba"

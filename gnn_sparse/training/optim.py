@@ -56,10 +56,10 @@ class LazySGD(torch.optim.SGD):
         return loss
 
     def _lazy_update(self, p: torch.Tensor, group: dict) -> None:
-        grad = p.grad.coalesce()
-        rows, values = grad.indices()[0], grad.values()
+        rows, values = touched_rows(p.grad)
+        weights = p.index_select(0, rows)
         if group["weight_decay"]:
-            values = values.add(p.index_select(0, rows), alpha=group["weight_decay"])
+            values = values.add(weights, alpha=group["weight_decay"])
         momentum = group["momentum"]
         if momentum:
             state = self.state[p]
@@ -69,4 +69,23 @@ class LazySGD(torch.optim.SGD):
             rows_buf = buf.index_select(0, rows).mul_(momentum).add_(values)
             buf.index_copy_(0, rows, rows_buf)
             values = values.add(rows_buf, alpha=momentum) if group["nesterov"] else rows_buf
-        p.index_add_(0, rows, values, alpha=-group["lr"])
+        p.index_copy_(0, rows, weights.add_(values, alpha=-group["lr"]))
+
+
+def touched_rows(grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rows, values)`` of a sparse gradient with one entry per distinct row.
+
+    An embedding looked up with distinct ids (a sampled subgraph's ``n_id``) has a gradient
+    whose rows are already distinct: then its own indices and values are used as they are,
+    in their order. Only repeated rows are summed (:func:`torch.unique` and ``index_add_``,
+    in the order of the entries, as ``coalesce()`` sums them). ``coalesce()`` itself also
+    sorts and copies every row; at wiki-talk size that cost more than the whole update, and
+    scattering rows in sorted order was measured no faster (``benchmarks/bench_scale.py``,
+    stage ``embedding``)."""
+    if grad.is_coalesced():
+        return grad.indices()[0], grad.values()
+    indices, values = grad._indices()[0], grad._values()
+    rows, inverse = torch.unique(indices, return_inverse=True)
+    if rows.numel() == indices.numel():
+        return indices, values
+    return rows, values.new_zeros((rows.numel(), *values.shape[1:])).index_add_(0, inverse, values)

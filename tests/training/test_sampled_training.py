@@ -154,6 +154,33 @@ def test_lazy_sgd_is_sgd_on_touched_rows_and_leaves_the_rest(nesterov, wd):
     assert torch.equal(state.state[lazy.weight]["momentum_buffer"], opt_l.state[lazy.weight]["momentum_buffer"])
 
 
+def _coalescing_lazy_step(weight, buf, grad, lr=0.1, momentum=0.9, wd=5e-4):
+    """The lazy update written with ``coalesce()``: the reference for bit-equality."""
+    grad = grad.coalesce()
+    rows, values = grad.indices()[0], grad.values()
+    values = values.add(weight.index_select(0, rows), alpha=wd)
+    rows_buf = buf.index_select(0, rows).mul_(momentum).add_(values)
+    buf.index_copy_(0, rows, rows_buf)
+    weight.index_add_(0, rows, values.add(rows_buf, alpha=momentum), alpha=-lr)
+
+
+@pytest.mark.parametrize("ids", [torch.randperm(500, generator=torch.Generator().manual_seed(1))[:120],  # distinct
+                                 torch.randint(0, 50, (300,), generator=torch.Generator().manual_seed(2))])
+def test_lazy_sgd_without_coalesce_is_bit_equal_to_the_coalescing_update(ids):
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(500, 16, sparse=True)
+    weight, buf = emb.weight.detach().clone(), torch.zeros(500, 16)
+    opt = LazySGD(emb.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    for step in range(3):
+        opt.zero_grad()
+        (emb(ids) ** 2).sum().mul(step + 1).backward()
+        assert not emb.weight.grad.is_coalesced()
+        _coalescing_lazy_step(weight, buf, emb.weight.grad)
+        opt.step()
+        assert torch.equal(emb.weight.detach(), weight)
+        assert torch.equal(opt.state[emb.weight]["momentum_buffer"], buf)
+
+
 def test_control_variates_end_to_end_resumable_and_recorded(tiny_dataset, tiny_config, tmp_path):
     """--control-variates trains, is recorded, counts its full-neighbour sums in the FLOPs,
     differs from the plain sampled run, and resumes exactly (the history is refreshed from

@@ -139,3 +139,26 @@ def test_the_claims_table_puts_each_claim_of_both_protocols_side_by_side(tmp_pat
     assert "### toy: the sound protocol beside the paper's original protocol" in table
     line = next(l for l in table.splitlines() if l.startswith("| beats ADMM | +0.20"))
     assert "| inconclusive |" in line and "| holds |" in line and "holds only under the original protocol" in line
+
+
+def test_the_study_claims_are_corrected_in_their_own_families_not_with_the_papers(tmp_path):
+    base = dict(paper="p", dataset="toy", protocol="encoder twalk", comparison="a - b", metric="test_accuracy",
+                sparsity=0.98, n=10, n_seeds=10, per_seed="", dropped="", differs="d", equivalence_margin=0.5,
+                tost_p=0.9, mdd=1.0, verdict="", threshold=0.0, std=1.0, ci_low=0.1, ci_high=1.9, p_holm=0.5,
+                verdict_holm="", tost_p_holm=0.9, equivalence="", claim="c", mean=1.0)
+    reports = {"toy": [dict(base, claim_id="beats-rigl-0.98", p_value=0.02),
+                       dict(base, claim_id="beats-rigl-0.9", p_value=0.5)],
+               "exploration-toy": [dict(base, claim_id=f"dst-ee-ucb-0.1-beats-rigl-{s}", p_value=0.001)
+                                   for s in (0.9, 0.98)]
+               + [dict(base, claim_id="dst-ee-ucb-0.1-beats-never-active-first-0.9", p_value=0.04)]}
+    for name, rows in reports.items():
+        (tmp_path / name).mkdir()
+        pd.DataFrame(rows).to_csv(tmp_path / name / "claims.csv", index=False)
+    table = claims_table(collect_claims(tmp_path))
+    assert table.startswith("2 claims of the paper.")
+    assert "2 claims of the exploration study, variant vs RigL" in table
+    assert "1 claims of the exploration study, variant vs never-active first" in table
+    paper = next(l for l in table.splitlines() if l.startswith("| c | p |") and "(0.040)" in l)
+    assert "**holds** (0.040)" in paper  # Holm over the paper's 2 claims only: 2 x 0.02
+    lone = [l for l in table.splitlines() if "**holds** (0.040)" in l]
+    assert len(lone) == 2  # and the never-active-first claim is a family of one: 0.04 stays 0.04

@@ -209,11 +209,8 @@ def overhead(methods, sizes, batch, interval, repeats, sparsity, drop_fraction):
     gen = torch.Generator().manual_seed(0)
     pool = [(torch.randn(batch, sizes[0], generator=gen), torch.randint(0, sizes[-1], (batch,), generator=gen))
             for _ in range(8)]
-    runners = {}
-    for name, attach in {"dense": dense, **methods}.items():
-        probe = mlp(sizes)
-        setup = Setup(linear_weights(probe), sparsity, interval, 10**9, drop_fraction, 0)
-        runners[name] = Runner(attach, sizes, setup, pool, lr=0.01)
+    setup = Setup(linear_weights(mlp(sizes)), sparsity, interval, 10**9, drop_fraction, 0)
+    runners = {name: Runner(attach, sizes, setup, pool, lr=0.01) for name, attach in {"dense": dense, **methods}.items()}
     for runner in runners.values():
         timed_block(runner, interval)  # warm-up, one update included
     names = list(runners)

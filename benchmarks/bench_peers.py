@@ -345,9 +345,10 @@ def main(argv=None):
         for t in args.intervals:
             o = r["overhead"][str(t)]
             cells.append("reference" if name == "dense" else f"{o['cpu']:+.1%} ({o['wall']:+.1%})")
-        cells.append(f"{r['accuracy_mean']:.2f} ± {r['accuracy_sd']:.2f}")
-        d = r["vs_reference"]
-        cells.append("" if name == REFERENCE else f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]")
+        sd, d = r["accuracy_sd"], r["vs_reference"]
+        cells.append(f"{r['accuracy_mean']:.2f}" + ("" if math.isnan(sd) else f" ± {sd:.2f}"))
+        interval = "" if math.isnan(d["low"]) else f" [{d['low']:+.2f}, {d['high']:+.2f}]"  # one seed: none
+        cells.append("" if name == REFERENCE else f"{d['mean']:+.2f}{interval}")
         cells.append("" if name == "dense" else f"{r['zeros_in_sparse_layers']:.1%}")
         print("| " + " | ".join(cells) + " |")
 

@@ -23,6 +23,10 @@ passes of 2^16 / 2^17 / 2^18 pairs ranked a split in 5.1 / 3.9 / 3.4 ms and 249 
 fewer, larger passes mostly save per-pass overhead."""
 
 
+LAYOUT_ROWS = 1 << 16
+"""Positives laid out per block when a split's candidates are built."""
+
+
 @dataclass(frozen=True)
 class RankingCandidates:
     """The positives of a split and their negatives, laid out for scoring, on the model's device.
@@ -49,15 +53,25 @@ class RankingCandidates:
     @classmethod
     def of_split(cls, data, negatives: Tensor, device: torch.device | str) -> "RankingCandidates":
         """The positives of ``data`` (a split's ``edge_label_index`` columns labelled 1, in order)
-        with their rows of ``negatives`` (``-1``: no negative)."""
+        with their rows of ``negatives`` (``-1``: no negative). Built in blocks of
+        :data:`LAYOUT_ROWS` rows, so the only full-size array is the result (at wiki-talk size
+        each split's ``[P, 1 + K]`` is 0.6 GiB)."""
         positives = data.edge_label_index[:, data.edge_label == 1]
         if negatives.size(0) != positives.size(1):
             raise ValueError(f"{negatives.size(0)} rows of ranking negatives for {positives.size(1)} positives")
         order = torch.argsort(positives[0], stable=True)
-        negatives = negatives[order]
-        valid = negatives >= 0
-        dst = torch.cat([positives[1, order, None].to(negatives.dtype), negatives.clamp_min(0)], 1)
-        return cls(positives[0, order].to(device), dst.to(device), None if valid.all() else valid.float().to(device))
+        dst = torch.empty(negatives.size(0), 1 + negatives.size(1), dtype=negatives.dtype)
+        invalid = False
+        for start in range(0, len(order), LAYOUT_ROWS):
+            rows = order[start:start + LAYOUT_ROWS]
+            block = negatives[rows]
+            invalid = invalid or bool((block < 0).any())
+            dst[start:start + len(rows), 0] = positives[1, rows].to(dst.dtype)
+            dst[start:start + len(rows), 1:] = block.clamp_min_(0)
+        valid = None
+        if invalid:
+            valid = (negatives[order] >= 0).to(torch.float32).to(device)
+        return cls(positives[0, order].to(device), dst.to(device), valid)
 
 
 def ranking_candidates(ds, k: int, device: torch.device | str) -> dict[str, RankingCandidates]:
@@ -67,7 +81,10 @@ def ranking_candidates(ds, k: int, device: torch.device | str) -> dict[str, Rank
     if not k:
         return {}
     negatives = ds.ranking_negatives(k)
-    return {split: RankingCandidates.of_split(getattr(ds, split), rows, device) for split, rows in negatives.items()}
+    out = {}
+    for split in list(negatives):
+        out[split] = RankingCandidates.of_split(getattr(ds, split), negatives.pop(split), device)
+    return out
 
 
 @torch.no_grad()

@@ -1,0 +1,60 @@
+import json
+
+import numpy as np
+import pytest
+
+from gnn_sparse.data import TwinConfig, generate_twin, temporal_graph_stats
+from gnn_sparse.data.registry import MANIFEST
+from gnn_sparse.data.twin import WIKI_TALK_EVENTS, WIKI_TALK_NODES
+
+SMALL = TwinConfig(scale=0.01)  # 11,401 nodes, 78,331 events
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate_twin(SMALL)
+
+
+def test_deterministic_by_graph_seed(small):
+    again, other = generate_twin(SMALL), generate_twin(TwinConfig(scale=0.01, graph_seed=1))
+    assert all((x == y).all() for x, y in ((small.src, again.src), (small.dst, again.dst), (small.time, again.time)))
+    assert not np.array_equal(small.dst, other.dst)
+
+
+def test_exact_counts_and_invariants(small):
+    assert (small.num_nodes, small.num_events) == (11_401, 78_331) == (SMALL.num_nodes, SMALL.num_events)
+    assert len(np.unique(np.concatenate([small.src, small.dst]))) == small.num_nodes  # every node takes part
+    assert (small.src != small.dst).all()
+    assert (np.diff(small.time) >= 0).all() and small.time.min() >= 0 and small.time.max() <= 2_320 * 86_400
+    assert (small.time == np.round(small.time)).all()
+    assert (TwinConfig().num_nodes, TwinConfig().num_events) == (WIKI_TALK_NODES, WIKI_TALK_EVENTS)
+
+
+def test_wiki_talk_counts_match_the_registry():
+    entry = json.loads(MANIFEST.read_text(encoding="utf-8"))["datasets"]["wiki-talk"]
+    assert (entry["num_nodes"], entry["num_events"]) == (WIKI_TALK_NODES, WIKI_TALK_EVENTS)
+
+
+def test_talk_graph_shape(small):
+    """Hubs, replies, repeated partners and bursts: the structure link prediction learns from."""
+    s = temporal_graph_stats(small)
+    for side in ("out", "in"):
+        assert s[f"{side}_degree_max"] > 100 * s[f"{side}_degree_mean"]
+        assert 1.5 < s[f"{side}_exponent"] < 3
+    assert s["reciprocity"] > 0.3 and s["replies_within_day"] > 0.3
+    assert 0.5 < s["repeated_events"] < 0.7
+    assert s["burstiness"] > 0.5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"scale": 0}, "need scale > 0"),
+    ({"scale": 1e-6}, r"scale 1e-06 gives 1 node\(s\); need at least 2"),
+    ({"p_reply": 1.0}, "need 0 <= p_reply < 1"),
+    ({"p_contact": 1.5}, "need 0 <= p_contact <= 1"),
+    ({"contacts": 0}, "need contacts >= 1"),
+    ({"edits": 0.5}, "need edits >= 1"),
+    ({"degree_exponent": -1}, "need degree_exponent > 0"),
+])
+def test_bad_config(kwargs, message):
+    with pytest.raises(ValueError, match=f"TwinConfig: {message}"):
+        TwinConfig(**kwargs)

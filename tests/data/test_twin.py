@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from gnn_sparse.data import TwinConfig, generate_twin, temporal_graph_stats
-from gnn_sparse.data.registry import MANIFEST
+from gnn_sparse.data import TwinConfig, generate_twin, load_dataset, temporal_graph_stats
+from gnn_sparse.data.registry import MANIFEST, known_names
 from gnn_sparse.data.twin import WIKI_TALK_EVENTS, WIKI_TALK_NODES
 
 SMALL = TwinConfig(scale=0.01)  # 11,401 nodes, 78,331 events
@@ -46,6 +46,39 @@ def test_talk_graph_shape(small):
     assert s["burstiness"] > 0.5
 
 
+def test_registry_generates_once_then_reads_the_cache(tmp_path, monkeypatch):
+    import gnn_sparse.data.load as load
+
+    assert "wiki-talk-twin" in known_names()
+    ds = load_dataset("wiki-talk-twin", scale=0.002, root=tmp_path)
+    assert (ds.name, ds.num_nodes, ds.num_events, ds.source_path) == ("wiki-talk-twin", 2_280, 15_666, None)
+    assert ds.sha256 == TwinConfig(scale=0.002).fingerprint()
+    cached, = (tmp_path / "processed").glob("wiki-talk-twin-*.pt")
+
+    def never(config):
+        raise AssertionError("generated again instead of read from the cache")
+
+    monkeypatch.setattr(load, "generate_twin", never)
+    again = load_dataset("wiki-talk-twin", scale=0.002, root=tmp_path)
+    assert (again.test.edge_label_index == ds.test.edge_label_index).all()
+
+
+def test_walk_features_are_cached_like_a_file_graphs(tmp_path):
+    from gnn_sparse.features import feature_cache_dir
+
+    ds = load_dataset("wiki-talk-twin", scale=0.002, root=tmp_path)
+    assert feature_cache_dir(ds, tmp_path) == tmp_path / "processed" / "features" / f"wiki-talk-twin-{ds.sha256[:16]}"
+    assert feature_cache_dir(load_dataset("synthetic", num_nodes=50, num_events=300), tmp_path) is None
+
+
+def test_a_run_seed_keeps_the_graph(tmp_path):
+    """The split seed draws other negatives on the same graph, as with a downloaded one."""
+    a = load_dataset("wiki-talk-twin", scale=0.002, root=tmp_path, cache=False)
+    b = load_dataset("wiki-talk-twin", scale=0.002, root=tmp_path, cache=False, seed=1)
+    assert (a.events().src == b.events().src).all() and (a.events().dst == b.events().dst).all()
+    assert not (a.test.edge_label_index == b.test.edge_label_index).all()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"scale": 0}, "need scale > 0"),
     ({"scale": 1e-6}, r"scale 1e-06 gives 1 node\(s\); need at least 2"),
@@ -58,3 +91,10 @@ def test_talk_graph_shape(small):
 def test_bad_config(kwargs, message):
     with pytest.raises(ValueError, match=f"TwinConfig: {message}"):
         TwinConfig(**kwargs)
+
+
+def test_twin_takes_no_file_and_no_unknown_parameter(tmp_path):
+    with pytest.raises(ValueError, match="'wiki-talk-twin' is generated: it takes no path= or columns="):
+        load_dataset("wiki-talk-twin", path="x.txt", root=tmp_path)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'num_nodes'"):
+        load_dataset("wiki-talk-twin", num_nodes=5, root=tmp_path)

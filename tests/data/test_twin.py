@@ -35,6 +35,22 @@ def test_wiki_talk_counts_match_the_registry():
     assert (entry["num_nodes"], entry["num_events"]) == (WIKI_TALK_NODES, WIKI_TALK_EVENTS)
 
 
+def test_statistics_of_a_hand_made_graph():
+    """0 -> 1, answered by 1 -> 0 a minute later, which 0 -> 1 answers a day and a second later
+    (too late to count); 2 -> 1 is never answered."""
+    from gnn_sparse.data.parse import EdgeList
+    from gnn_sparse.data.stats import degree_ccdf, power_law_exponent
+
+    g = EdgeList(np.array([0, 1, 0, 2]), np.array([1, 0, 1, 1]), np.array([0.0, 60.0, 86_461.0, 90.0]), 3)
+    s = temporal_graph_stats(g, k_min=1)
+    assert (s["pairs"], s["repeated_events"], s["reciprocity"]) == (3, 0.25, 2 / 3)
+    assert s["replies_within_day"] == 0.25  # only the first 0 -> 1 is answered in time
+    assert (s["in_degree_max"], s["out_degree_max"], s["in_degree_mean"]) == (2, 1, 1.0)
+    assert power_law_exponent(np.array([10, 10]), 10) == pytest.approx(1 + 2 / (2 * np.log(10 / 9.5)))
+    k, p = degree_ccdf(np.array([0, 1, 1, 3]))
+    assert k.tolist() == [1, 3] and p.tolist() == [1.0, 1 / 3]
+
+
 def test_talk_graph_shape(small):
     """Hubs, replies, repeated partners and bursts: the structure link prediction learns from."""
     s = temporal_graph_stats(small)

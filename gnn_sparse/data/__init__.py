@@ -9,7 +9,8 @@ splits its events by time, draws negatives and returns PyG-ready tensors::
 
 Modules: :mod:`~.registry` (names, manifest, file lookup), :mod:`~.download`,
 :mod:`~.parse` (edge-list formats), :mod:`~.split`, :mod:`~.pairs` (64-bit pair keys),
-:mod:`~.negatives`, :mod:`~.synthetic`, :mod:`~.cache`, :mod:`~.dataset`, :mod:`~.load`.
+:mod:`~.negatives`, :mod:`~.synthetic`, :mod:`~.twin` (``wiki-talk-twin``), :mod:`~.stats`,
+:mod:`~.cache`, :mod:`~.dataset`, :mod:`~.load`.
 """
 from gnn_sparse.data.dataset import TemporalLinkDataset, build_splits
 from gnn_sparse.data.download import download_file
@@ -28,7 +29,9 @@ from gnn_sparse.data.negatives import sample_negatives
 from gnn_sparse.data.parse import EdgeList, read_edge_list
 from gnn_sparse.data.registry import known_names
 from gnn_sparse.data.split import chronological_split, original_split
+from gnn_sparse.data.stats import temporal_graph_stats
 from gnn_sparse.data.synthetic import SyntheticConfig, generate_synthetic
+from gnn_sparse.data.twin import TwinConfig, generate_twin
 
 __all__ = [
     "load_dataset",
@@ -41,6 +44,9 @@ __all__ = [
     "sample_negatives",
     "SyntheticConfig",
     "generate_synthetic",
+    "TwinConfig",
+    "generate_twin",
+    "temporal_graph_stats",
     "download_file",
     "known_names",
     "DataError",

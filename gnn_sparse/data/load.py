@@ -18,9 +18,18 @@ from gnn_sparse.data.errors import (
     UnknownDatasetError,
 )
 from gnn_sparse.data.parse import EdgeList, check_edge_file, read_edge_list
-from gnn_sparse.data.registry import SYNTHETIC, DatasetSpec, data_root, known_names, load_manifest, resolve_file
+from gnn_sparse.data.registry import (
+    SYNTHETIC,
+    TWIN,
+    DatasetSpec,
+    data_root,
+    known_names,
+    load_manifest,
+    resolve_file,
+)
 from gnn_sparse.data.split import SPLITS, check_ratios
 from gnn_sparse.data.synthetic import SyntheticConfig, generate_synthetic
+from gnn_sparse.data.twin import TwinConfig, generate_twin
 from gnn_sparse.utils.io import sha256_file
 from gnn_sparse.utils.progress import stage
 
@@ -42,13 +51,14 @@ def load_dataset(
     cache: bool = True,
     download: bool = True,
     progress: bool = False,
-    **synthetic_params,
+    **generator_params,
 ) -> TemporalLinkDataset:
     """Load a temporal graph and split it for link prediction.
 
     Args:
         name: a registry name (``ia-email``, ``wiki-talk``, ``email-eu``, ``college-msg``,
-            ``mathoverflow``, ``enron-employees``, ``bitcoin-otc``, ``synthetic``; see
+            ``mathoverflow``, ``enron-employees``, ``bitcoin-otc``, ``synthetic``,
+            ``wiki-talk-twin``; see
             :func:`~gnn_sparse.data.registry.known_names`) or the path of any edge-list file
             (format rules in :mod:`gnn_sparse.data.parse`).
         path: explicit file for ``name`` (first in the lookup order; then
@@ -61,7 +71,8 @@ def load_dataset(
         val_ratio: fraction of events for validation (default: ``0.2``).
         test_ratio: fraction of events for test (default: ``0.2``).
         neg_ratio: negatives per positive (default: ``1.0``).
-        seed: seed of the split, the negatives and (for ``synthetic``) the graph (default: ``0``).
+        seed: seed of the split, the negatives and (for ``synthetic``) the graph (default: ``0``;
+            ``wiki-talk-twin`` has its own ``graph_seed``).
         directed: keep edge direction in message passing and in the forbidden-negative set;
             by default (``False``) message-passing edges are symmetrised and deduplicated,
             and a negative is never an edge in either direction.
@@ -69,12 +80,15 @@ def load_dataset(
             (default: ``$GNN_SPARSE_DATA``, else the user's cache folder, ``~/.cache/gnn-sparse``;
             :func:`~gnn_sparse.data.registry.data_root`).
         cache: reuse / write processed splits under ``<root>/processed`` (default: ``True``;
-            ``synthetic`` is regenerated, never cached).
+            ``synthetic`` is regenerated, never cached; ``wiki-talk-twin`` is generated once
+            and cached like a file's splits).
         download: allow downloading a registered file that is not found locally (default: ``True``).
         progress: a note on stderr when each stage (hashing, parsing, splitting, reading the
             cache) starts and ends (default: ``False``).
-        **synthetic_params: only for ``synthetic``: fields of
-            :class:`~gnn_sparse.data.synthetic.SyntheticConfig` (``num_nodes``, ``num_events``, ...).
+        **generator_params: only for ``synthetic``: fields of
+            :class:`~gnn_sparse.data.synthetic.SyntheticConfig` (``num_nodes``, ``num_events``, ...);
+            only for ``wiki-talk-twin``: fields of :class:`~gnn_sparse.data.twin.TwinConfig`
+            (``scale``, ``graph_seed``, ...).
 
     Returns:
         :class:`~gnn_sparse.data.dataset.TemporalLinkDataset` with ``train``/``val``/``test``.
@@ -112,14 +126,19 @@ def load_dataset(
     if name == SYNTHETIC:
         if path is not None or columns is not None:
             raise ValueError("'synthetic' is generated: it takes no path= or columns=")
-        config = SyntheticConfig(seed=seed, **synthetic_params)
+        config = SyntheticConfig(seed=seed, **generator_params)
         with stage(f"synthetic: generating {config.num_events:,} events", progress):
             edges = generate_synthetic(config)
         with stage(f"synthetic: splitting {edges.num_events:,} events, drawing negatives", progress):
             arrays = build_splits(edges, **options)
         return _dataset(SYNTHETIC, config.fingerprint(), None, edges.num_nodes, edges.num_events, arrays, options)
-    if synthetic_params:
-        raise ValueError(f"keyword argument(s) {sorted(synthetic_params)} are only accepted for 'synthetic'")
+    if name == TWIN:
+        if path is not None or columns is not None:
+            raise ValueError(f"{TWIN!r} is generated: it takes no path= or columns=")
+        return _twin(TwinConfig(**generator_params), options, root, cache, progress)
+    if generator_params:
+        raise ValueError(f"keyword argument(s) {sorted(generator_params)} are only accepted for "
+                         f"{SYNTHETIC!r} and {TWIN!r}")
 
     spec, file, label = _locate(name, path, root, download)
     columns = columns if columns is not None else spec.columns if spec is not None else None
@@ -147,6 +166,26 @@ def load_dataset(
     if where is not None:
         save_splits(where, meta, edges.num_nodes, edges.num_events, arrays, edges.time_column)
     return _dataset(label, sha256, file, edges.num_nodes, edges.num_events, arrays, options, edges.time_column)
+
+
+def _twin(config: TwinConfig, options: dict, root, cache: bool, progress: bool) -> TemporalLinkDataset:
+    """``wiki-talk-twin``: the processed splits from the cache, else generated, split and cached.
+    The generator's fingerprint stands for a file's sha256, so a changed generator or
+    parameter is a new cache entry."""
+    fingerprint = config.fingerprint()
+    meta = {"generator": fingerprint, **options}
+    where = cache_path(data_root(root), TWIN, fingerprint, meta) if cache else None
+    with stage(f"{TWIN}: reading processed splits {where}", progress and where is not None and where.exists()):
+        cached = load_splits(where, meta) if where is not None else None
+    if cached is not None:
+        return _dataset(TWIN, fingerprint, None, cached["num_nodes"], cached["num_events"], cached["arrays"], options)
+    with stage(f"{TWIN}: generating {config.num_events:,} events", progress):
+        edges = generate_twin(config)
+    with stage(f"{TWIN}: splitting {edges.num_events:,} events, drawing negatives", progress):
+        arrays = build_splits(edges, **options)
+    if where is not None:
+        save_splits(where, meta, edges.num_nodes, edges.num_events, arrays)
+    return _dataset(TWIN, fingerprint, None, edges.num_nodes, edges.num_events, arrays, options)
 
 
 def _warn_constant_time(file: Path, columns: str | None, time_column: int | None, time: np.ndarray) -> None:

@@ -2,8 +2,9 @@
 
 The registry is declarative: ``manifest.json`` of this package (``gnn_sparse/data/``, shipped
 in the wheel) lists, per name, the source URL, the file name, the column layout and the
-published node / event counts (checked after every load). ``synthetic`` is the one name
-without a file (see :mod:`gnn_sparse.data.synthetic`).
+published node / event counts (checked after every load). ``synthetic`` and
+``wiki-talk-twin`` are the names without a file: they are generated (see
+:mod:`gnn_sparse.data.synthetic` and :mod:`gnn_sparse.data.twin`).
 
 Locations, none of them relative to the installed package:
 
@@ -35,6 +36,7 @@ from gnn_sparse.utils.io import sha256_file
 MANIFEST = files(__package__) / "manifest.json"
 """The registry file, read from the installed package."""
 SYNTHETIC = "synthetic"
+TWIN = "wiki-talk-twin"
 APP_NAME = "gnn-sparse"
 
 
@@ -74,7 +76,7 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, DatasetSpe
 
 def known_names() -> list[str]:
     """All names :func:`~gnn_sparse.data.load_dataset` accepts besides file paths."""
-    return sorted(load_manifest()) + [SYNTHETIC]
+    return sorted(load_manifest()) + [SYNTHETIC, TWIN]
 
 
 def user_cache_dir() -> Path:

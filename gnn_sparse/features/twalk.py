@@ -208,15 +208,17 @@ def dataset_twalk_embeddings(
 
 
 def feature_cache_dir(dataset, root: str | os.PathLike | None = None) -> Path | None:
-    """``<data root>/processed/features/<name>-<sha256[:16]>`` for a dataset read from a file; ``None``
-    (no cache) for the generated ``synthetic`` graph, which the data cache does not keep either.
+    """``<data root>/processed/features/<name>-<sha256[:16]>`` for a dataset read from a file or
+    for ``wiki-talk-twin`` (``sha256``: its generator's fingerprint); ``None`` (no cache) for the
+    generated ``synthetic`` graph, which the data cache does not keep either.
 
     ``root`` is the data root (default: :func:`~gnn_sparse.data.registry.data_root`). The
     folder names the data fingerprint for people; the cache key itself hashes the events.
     """
-    if dataset.source_path is None:
+    from gnn_sparse.data.registry import TWIN, data_root
+
+    if dataset.source_path is None and dataset.name != TWIN:
         return None
-    from gnn_sparse.data.registry import data_root
 
     name = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset.name)
     return Path(data_root(root)) / "processed" / "features" / f"{name}-{dataset.sha256[:16]}"

@@ -110,7 +110,7 @@ def run_arguments() -> argparse.ArgumentParser:
                                "conflicting --split or --no-leaky-embeddings is refused")
     data = p.add_argument_group("data")
     data.add_argument("--dataset", default=d["dataset"],
-                      help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, ...; "
+                      help="registry name (synthetic, email-eu, college-msg, ia-email, wiki-talk, wiki-talk-twin, ...; "
                            "see docs/data.md) or the path of an edge-list file")
     data.add_argument("--columns", default=d["columns"],
                       help="column roles of an edge-list file, e.g. 'src,dst,weight,time' (default: the registry's)")

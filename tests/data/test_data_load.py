@@ -171,7 +171,7 @@ def test_missing_file(root, tmp_path):
     ({"split": "random"}, "unknown split 'random'"),
     ({"val_ratio": 0.6, "test_ratio": 0.5}, "val_ratio \\+ test_ratio < 1"),
     ({"neg_ratio": 0}, "neg_ratio must be > 0"),
-    ({"num_nodes": 5}, r"\['num_nodes'\] are only accepted for 'synthetic'"),
+    ({"num_nodes": 5}, r"\['num_nodes'\] are only accepted for 'synthetic' and 'wiki-talk-twin'"),
 ])
 def test_bad_arguments_fail_before_reading(tmp_path, root, kwargs, message):
     with pytest.raises(ValueError, match=message):

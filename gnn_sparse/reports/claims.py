@@ -47,7 +47,7 @@ PAPER_C_MAX = 1e-2
 
 STAND_INS = {
     "enron-employees": "ia-email", "ia-email": "ia-email", "email-eu": "ia-email",
-    "mathoverflow": "wiki-talk", "wiki-talk": "wiki-talk", "digits": "CIFAR-10/100",
+    "mathoverflow": "wiki-talk", "wiki-talk": "wiki-talk", "wiki-talk-twin": "wiki-talk", "digits": "CIFAR-10/100",
 }
 """Which of the paper's datasets a graph stands in for (or is)."""
 

@@ -111,6 +111,8 @@ def render_readme(*, dataset: str, loaded: LoadedRuns, used: Sequence[Run], stat
         f"Total training wall time of the {len(used)} runs in the grid: "
         f"{format_duration(sum(per_method.values()))}.", "",
         *_bullets([f"{m}: {format_duration(t)}" for m, t in per_method.items()], "no runs"), "",
+        "## Peak memory", "",
+        *_memory_lines(used),
         "## Failed runs", "",
         *_bullets([f"{_describe(k)}: {' '.join(str(m).split())}" for k, m in failures],
                   "none raised an error"), "",
@@ -118,6 +120,36 @@ def render_readme(*, dataset: str, loaded: LoadedRuns, used: Sequence[Run], stat
         *_bullets(left_out, "nothing: every result file of this dataset is in the grid"),
     ]
     return "\n".join(lines) + "\n"
+
+
+PER_RUN_MEMORY_ROWS = 24
+"""Up to this many runs the memory section lists every run; above, the largest peak per method."""
+
+
+def _memory_lines(used: list[Run]) -> list[str]:
+    """Peak resident memory (and CUDA memory) recorded by the runs (``peak_memory``; runs made
+    before it was recorded are counted as not recording it)."""
+    recorded = [r for r in used if (r.result.get("peak_memory") or {}).get("rss_bytes")]
+    if not recorded:
+        return ["Not recorded by these runs.", ""]
+    gib = lambda b: f"{b / 2**30:.2f} GiB" if b else "–"  # noqa: E731
+    scopes = {r.result["peak_memory"].get("scope") for r in recorded}
+    lines = [f"Peak resident set size of each run's process while it trained and evaluated "
+             f"({len(recorded)} of {len(used)} runs recorded it"
+             + ("; some only as the peak of a process that trained several runs, an upper bound"
+                if "process" in scopes else "") + "):", ""]
+    if len(used) <= PER_RUN_MEMORY_ROWS:
+        lines += ["| run | wall time | peak RSS | peak CUDA |", "|---|---|---|---|"]
+        for r in recorded:
+            peak = r.result["peak_memory"]
+            lines.append(f"| {_describe(r.key)} | {format_duration(float(r.result['wall_time_s'] or 0.0))} | "
+                         f"{gib(peak['rss_bytes'])} | {gib(peak.get('cuda_bytes'))} |")
+    else:
+        largest: dict[str, int] = {}
+        for r in recorded:
+            largest[r.key.method] = max(largest.get(r.key.method, 0), r.result["peak_memory"]["rss_bytes"])
+        lines += _bullets([f"{m}: at most {gib(b)}" for m, b in largest.items()], "no runs")
+    return lines + [""]
 
 
 def _describe(key: RunKey) -> str:

@@ -45,6 +45,7 @@ from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.ranking import ranking_candidates
 from gnn_sparse.training.results import build_results, checkpoint_path, write_results
 from gnn_sparse.training.run_files import metrics_path
+from gnn_sparse.utils.memory import PeakMemory
 
 ENCODER_REFRESH = "per-batch"
 """The full-graph encoder is recomputed for every mini-batch (exact end-to-end gradients);
@@ -98,6 +99,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
         done, ckpt = begin_run(options, run_id, config, dp, "link-prediction")
         if done is not None:
             return done
+        memory = PeakMemory(device)
 
         ds = ds if ds is not None else load_run_dataset(config, progress=not options.quiet)
         node_features, features_info = fixed_node_features(config, ds, progress=not options.quiet)  # twalk: cached
@@ -162,7 +164,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
                    "threads": torch.get_num_threads(), **dp.describe(),
                    "resumed_from_epoch": resumed_from,
                    "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
-                   "flops": flops,
+                   "flops": flops, "peak_memory": memory.read(),
                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
         )
         dp.on_writer(lambda: write_results(options.results_dir, results))

@@ -51,6 +51,7 @@ from gnn_sparse.vision.metrics import evaluate_split
 from gnn_sparse.vision.resnet import ResNet
 from gnn_sparse.vision.train import train_epoch
 from gnn_sparse.vision.vgg import VGG, VGG19_CFG
+from gnn_sparse.utils.memory import PeakMemory
 
 EVAL_BATCH = 1000
 """Images per forward pass at evaluation."""
@@ -128,6 +129,7 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
         done, ckpt = begin_run(options, run_id, config, dp, "image-classification")
         if done is not None:
             return done
+        memory = PeakMemory(device)
 
         torch.manual_seed(config.seed)
         model = build_image_model(config, data.num_classes, data.in_channels).to(device)
@@ -171,7 +173,7 @@ def run_image(config: ImageRunConfig, options: RunOptions = RunOptions(), splits
             extra={"task": "image-classification", "steps_per_epoch": steps_per_epoch,
                    "threads": torch.get_num_threads(), **dp.describe(), "resumed_from_epoch": resumed_from,
                    "train_flops_ratio": flops["train_ratio"], "inference_flops_ratio": flops["inference_ratio"],
-                   "flops": flops,
+                   "flops": flops, "peak_memory": memory.read(),
                    "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")},
         )
         dp.on_writer(lambda: write_results(options.results_dir, results))

@@ -208,3 +208,30 @@ def test_accessors_read_history_and_skip_skipped_updates():
     assert validation_curve(result) == [(1, 61.0), (2, 66.0), (3, 71.0), (4, 76.0)]
     assert exploration_curve(result) == pytest.approx([0.1, 0.15, 0.2])
     assert exploration_curve(fake_result("dense", 0.9, 0, 80.0)) == []
+
+
+def test_peak_memory_per_run_and_per_method(tmp_path):
+    folder = tmp_path / "results"
+    for seed, peak in ((0, 3 * 2**30), (1, 2**30)):
+        result = fake_result("rigl", 0.9, seed, 70.0)
+        result["peak_memory"] = {"rss_bytes": peak, "scope": "run", "cuda_bytes": None}
+        write(folder, f"rigl-s{seed}.json", result)
+    write(folder, "rigl-s2.json", fake_result("rigl", 0.9, 2, 70.0))  # made before the peak was recorded
+    out = write_report(folder, "ia-email", tmp_path / "small", methods=["rigl"], sparsities=[0.9], seeds=[0, 1, 2])
+    readme = (out / "README.md").read_text()
+    assert "(2 of 3 runs recorded it)" in readme
+    assert "| rigl, sparsity 0.9, seed 0 | 0 h 00 min 10 s (10 s) | 3.00 GiB | – |" in readme
+    assert "| rigl, sparsity 0.9, seed 1 | 0 h 00 min 10 s (10 s) | 1.00 GiB | – |" in readme
+
+    for seed in range(3, 30):  # above PER_RUN_MEMORY_ROWS: the largest peak per method
+        result = fake_result("rigl", 0.9, seed, 70.0)
+        result["peak_memory"] = {"rss_bytes": 2**30, "scope": "process", "cuda_bytes": None}
+        write(folder, f"rigl-s{seed}.json", result)
+    out = write_report(folder, "ia-email", tmp_path / "large", methods=["rigl"], sparsities=[0.9],
+                       seeds=list(range(30)))
+    readme = (out / "README.md").read_text()
+    assert "- rigl: at most 3.00 GiB" in readme and "an upper bound" in readme
+
+
+def test_no_peak_memory_recorded(report):
+    assert "## Peak memory\n\nNot recorded by these runs." in (report / "README.md").read_text()

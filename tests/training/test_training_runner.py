@@ -17,6 +17,7 @@ def test_every_method_end_to_end(method, tiny_dataset, tiny_config, tmp_path):
 
     assert res["test_accuracy"] > 70.0  # chance is 50% on the balanced test set
     assert set(REQUIRED_KEYS) <= set(res)
+    assert res["peak_memory"]["rss_bytes"] > 0 and res["peak_memory"]["cuda_bytes"] is None
     assert res["epochs"] == 8 and len(res["history"]) == 8
     assert res["test_accuracy"] == res["history"][res["best_epoch"] - 1]["test"]["accuracy"]
     selectable = [r for r in res["history"] if r["selectable"]]

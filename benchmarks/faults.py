@@ -77,8 +77,8 @@ TORCHRUN_STOP_S = 90.0
 """How long the surviving ranks and the launcher may take to stop after a rank is killed."""
 CHILD_TIMEOUT_S = 600.0
 TIMING_KEYS = frozenset({"wall_time_s", "epoch_time_s", "time_s", "train_time_s", "finished_at", "started_at",
-                         "resumed_from_epoch", "content_sha256", "elapsed_s", "seconds"})
-"""Fields that measure time (or checksum them) and so differ between two identical runs."""
+                         "resumed_from_epoch", "content_sha256", "elapsed_s", "seconds", "peak_memory"})
+"""Fields that measure time or memory (or checksum them) and so differ between two identical runs."""
 CASE_KEYS = frozenset({"data_root", "cache_dir", "cached", "num_walks", "num_tokens", "walks_s", "walks_cpu_s",
                        "vocab_cpu_s", "train_cpu_s", "skipgram_s", "gnn_sparse_revision"})
 """Fields that name a case's own folders, say whether (and how) this process computed a

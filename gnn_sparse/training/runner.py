@@ -39,11 +39,12 @@ from gnn_sparse.training.epochs import EpochLoop
 from gnn_sparse.sparsity.flops import PROPAGATION, count_forward_flops, propagation_flops
 from gnn_sparse.training.flops import run_flops
 from gnn_sparse.training.graph_mode import resolve_training_graph
+from gnn_sparse.training.config_checks import ConfigError
 from gnn_sparse.training.lifecycle import RunOptions, begin_run, run_lock
 from gnn_sparse.training.loop import evaluate, predict, train_epoch
 from gnn_sparse.training.methods import build_method
 from gnn_sparse.training.ranking import ranking_candidates
-from gnn_sparse.training.results import build_results, checkpoint_path, write_results
+from gnn_sparse.training.results import build_results, checkpoint_path, results_path, write_results
 from gnn_sparse.training.run_files import metrics_path
 from gnn_sparse.utils.memory import PeakMemory
 
@@ -98,6 +99,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
         done, ckpt = begin_run(options, run_id, config, dp, "link-prediction")
         if done is not None:
+            _check_same_data(done, ds, options, run_id)
             return done
         memory = PeakMemory(device)
 
@@ -262,6 +264,19 @@ def layer_sparsity(model, scope: str) -> dict[str, float]:
     """Achieved fraction of exact zeros of each weight in the ``--sparsify`` scope."""
     params = dict(model.named_parameters())
     return {n: float((params[n] == 0).sum()) / params[n].numel() for n in model.sparsifiable(scope)}
+
+
+def _check_same_data(done: dict[str, Any], ds, options: RunOptions, run_id: str) -> None:
+    """Refuse to reuse a finished run made on other data than the loaded ``ds`` (``None``:
+    not loaded yet, nothing to compare). A run's name and config name its dataset, not the
+    data: a generated graph at another size (``load_dataset("wiki-talk-twin", scale=...)``)
+    or an edited file has the same name."""
+    recorded = (done.get("dataset_info") or {}).get("sha256")
+    if ds is None or recorded is None or recorded == ds.sha256:
+        return
+    raise ConfigError(f"{results_path(options.results_dir, run_id)} holds run {run_id!r} made on other data "
+                      f"(sha256 {recorded[:16]}... there, {ds.sha256[:16]}... now); pass --force to overwrite "
+                      "it or --run-name to keep both")
 
 
 def _dataset_info(ds, graphs) -> dict[str, Any]:

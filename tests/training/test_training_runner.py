@@ -139,6 +139,17 @@ def test_config_and_metrics_files_can_be_watched_and_survive_a_resume(tiny_datas
     assert json.loads((folder / "config.json").read_text())["resumed_from_epoch"] == 2
 
 
+def test_finished_run_on_other_data_is_not_reused(tiny_dataset, tiny_config, tmp_path):
+    from gnn_sparse.data import load_dataset
+
+    config = tiny_config(method="static", epochs=1)
+    first = run(config, _opts(tmp_path), dataset=tiny_dataset)
+    assert run(config, _opts(tmp_path), dataset=tiny_dataset)["finished_at"] == first["finished_at"]
+    other = load_dataset("synthetic", num_nodes=200, num_events=3000, seed=0)  # same name, other graph
+    with pytest.raises(ConfigError, match=r"made on other data .* pass --force .* or --run-name"):
+        run(config, _opts(tmp_path), dataset=other)
+
+
 def test_resume_with_other_config_says_what_differs(tiny_dataset, tiny_config, tmp_path):
     with pytest.raises(Interrupt):
         run(tiny_config(epochs=3), _opts(tmp_path), dataset=tiny_dataset, on_epoch_end=_kill_after(1))

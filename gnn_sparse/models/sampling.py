@@ -197,8 +197,8 @@ class NeighborSampler:
         srcs, dsts, weights = [], [], []
         try:
             for k in self.num_neighbors:
-                start = csr.rowptr[frontier]
-                degree = csr.rowptr[frontier + 1] - start
+                start = csr.rowptr.index_select(0, frontier)
+                degree = csr.rowptr.index_select(0, frontier + 1) - start
                 whole = degree <= k if k > 0 else torch.ones_like(degree, dtype=torch.bool)
                 # nodes keeping all their neighbours: every position of their lists
                 deg_w = degree[whole]
@@ -211,18 +211,18 @@ class NeighborSampler:
                 pos_c = (start[cut, None] + floyd_sample(degree[cut], k, generator)).flatten()
                 dst_c = frontier[cut].repeat_interleave(k)
                 pos, dst = torch.cat([pos_w, pos_c]), torch.cat([dst_w, dst_c])
-                src = csr.col[pos]
+                src = csr.col.index_select(0, pos)
                 if csr.weight is not None:
                     scale = torch.cat([torch.ones(pos_w.numel(), dtype=csr.weight.dtype, device=pos.device),
                                        (degree[cut].to(csr.weight.dtype) / max(k, 1)).repeat_interleave(k)])
-                    weights.append(csr.weight[pos] * scale)
-                new = torch.unique(src[local[src] < 0])
+                    weights.append(csr.weight.index_select(0, pos) * scale)
+                new = torch.unique(src[local.index_select(0, src) < 0])
                 local[new] = torch.arange(count, count + new.numel(), device=seeds.device)
                 count += new.numel()
                 bounds.append(count)
                 n_id.append(new)
-                srcs.append(local[src])
-                dsts.append(local[dst])
+                srcs.append(local.index_select(0, src))
+                dsts.append(local.index_select(0, dst))
                 frontier = new
             n_id = torch.cat(n_id)
             edge_index = torch.stack([torch.cat(srcs), torch.cat(dsts)])
@@ -232,7 +232,7 @@ class NeighborSampler:
             return SampledGraph(n_id, edge_index, bounds)
         loops = torch.arange(n_id.numel(), device=n_id.device)
         edge_index = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
-        weight = torch.cat(weights + [csr.self_weight[n_id]])
+        weight = torch.cat(weights + [csr.self_weight.index_select(0, n_id)])
         return SampledGraph(n_id, (edge_index, weight), bounds)
 
     def sample_pairs(self, pairs: Tensor, generator: torch.Generator | None = None) -> tuple[SampledGraph, Tensor]:

@@ -10,6 +10,7 @@ from gnn_sparse.models.sampling import CSRGraph, NeighborSampler
 from gnn_sparse.training import ConfigError, RunOptions, run
 from gnn_sparse.training import graph_mode
 from gnn_sparse.training.loop import evaluate
+from gnn_sparse.training import optim
 from gnn_sparse.training.optim import LazySGD
 
 register_admm()  # --method admm, as the command lines do
@@ -179,6 +180,55 @@ def test_lazy_sgd_without_coalesce_is_bit_equal_to_the_coalescing_update(ids):
         opt.step()
         assert torch.equal(emb.weight.detach(), weight)
         assert torch.equal(opt.state[emb.weight]["momentum_buffer"], buf)
+
+
+@pytest.mark.parametrize("ids", [torch.randperm(500, generator=torch.Generator().manual_seed(1))[:120],  # distinct
+                                 torch.randint(0, 50, (300,), generator=torch.Generator().manual_seed(2))])
+@pytest.mark.parametrize("kw", [dict(momentum=0.9, nesterov=True, weight_decay=5e-4),
+                                dict(momentum=0.9, nesterov=False, weight_decay=0.0),
+                                dict(momentum=0.0, weight_decay=5e-4)])
+def test_lazy_sgd_compiled_pass_is_bit_equal_to_the_torch_ops(ids, kw, monkeypatch):
+    pytest.importorskip("numba")
+    runs = {}
+    for name, threshold in (("torch", 1 << 62), ("numba", 0)):
+        monkeypatch.setattr(optim, "FUSED_MIN_ELEMENTS", threshold)
+        torch.manual_seed(0)
+        emb = torch.nn.Embedding(500, 17, sparse=True)  # 17: rows that end in a partial vector
+        opt = LazySGD(emb.parameters(), lr=0.1, **kw)
+        versions = []
+        for step in range(3):
+            opt.zero_grad()
+            (emb(ids) ** 2).sum().mul(step + 1).backward()
+            versions.append(emb.weight._version)
+            opt.step()
+            versions.append(emb.weight._version)
+        assert versions[1] > versions[0]  # the write is visible to autograd's checks either way
+        runs[name] = [emb.weight.detach().clone()] + [v.clone() for v in opt.state[emb.weight].values()
+                                                      if v is not None]
+    assert optim._fused_kernel() is not None  # this machine's torch is reproduced (fused or not)
+    assert len(runs["torch"]) == len(runs["numba"])
+    assert all(torch.equal(a, b) for a, b in zip(runs["torch"], runs["numba"]))
+
+
+def test_compiled_pass_applies_only_to_large_float32_cpu_rows_in_range(monkeypatch):
+    monkeypatch.setattr(optim, "FUSED_MIN_ELEMENTS", 4)
+    p, rows, values = torch.zeros(5, 2), torch.tensor([3, 0]), torch.ones(2, 2)
+    assert optim._fusable(p, p.clone(), rows, values)
+    assert optim._fusable(p, None, rows, values)
+    assert not optim._fusable(p, p.clone(), torch.tensor([3, 5]), values)  # out of range: torch's ops raise
+    assert not optim._fusable(p.double(), p.double(), rows, values.double())
+    assert not optim._fusable(p, p.clone(), rows[:1], values[:1])  # too small to repay the import
+
+
+def test_touched_rows_keeps_distinct_rows_in_order_and_sums_repeats():
+    distinct = torch.sparse_coo_tensor(torch.tensor([[4, 1, 3]]), torch.tensor([[1.0], [2.0], [3.0]]), (6, 1),
+                                     check_invariants=True)
+    rows, values = optim.touched_rows(distinct)
+    assert rows.tolist() == [4, 1, 3] and values.flatten().tolist() == [1.0, 2.0, 3.0]
+    repeated = torch.sparse_coo_tensor(torch.tensor([[4, 1, 4]]), torch.tensor([[1.0], [2.0], [3.0]]), (6, 1),
+                                     check_invariants=True)
+    rows, values = optim.touched_rows(repeated)
+    assert rows.tolist() == [1, 4] and values.flatten().tolist() == [2.0, 4.0]
 
 
 def test_control_variates_end_to_end_resumable_and_recorded(tiny_dataset, tiny_config, tmp_path):

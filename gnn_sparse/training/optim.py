@@ -23,6 +23,7 @@ first use), otherwise by those torch ops.
 """
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import torch
@@ -109,7 +110,12 @@ def _fused_kernel():
         from gnn_sparse.training.sgd_rows_numba import fused_kernel
     except ImportError:  # numba is optional
         return None
-    return fused_kernel(sgd_rows)
+    try:
+        return fused_kernel(sgd_rows)
+    except Exception as error:  # a numba that cannot compile it: the torch ops are the same update
+        warnings.warn(f"LazySGD: the compiled row update is unavailable ({type(error).__name__}: {error}); "
+                      "using the torch ops", RuntimeWarning, stacklevel=2)
+        return None
 
 
 def touched_rows(grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -257,3 +257,18 @@ def test_control_variates_end_to_end_resumable_and_recorded(tiny_dataset, tiny_c
 def test_control_variates_refused_where_they_do_not_apply(tiny_dataset, tiny_config, tmp_path, overrides, match):
     with pytest.raises(ConfigError, match=match):
         run(tiny_config(control_variates=True, **overrides), _opts(tmp_path), dataset=tiny_dataset)
+
+
+def test_a_numba_that_cannot_compile_the_row_update_falls_back_with_a_warning(monkeypatch):
+    sgd_rows_numba = pytest.importorskip("gnn_sparse.training.sgd_rows_numba")
+
+    def broken(reference):
+        raise RuntimeError("no fma here")
+
+    monkeypatch.setattr(sgd_rows_numba, "fused_kernel", broken)
+    optim._fused_kernel.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="no fma here"):
+            assert optim._fused_kernel() is None
+    finally:
+        optim._fused_kernel.cache_clear()

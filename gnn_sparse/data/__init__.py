@@ -24,7 +24,7 @@ from gnn_sparse.data.errors import (
     SplitError,
     UnknownDatasetError,
 )
-from gnn_sparse.data.load import load_dataset
+from gnn_sparse.data.load import data_fingerprint, load_dataset
 from gnn_sparse.data.negatives import sample_negatives
 from gnn_sparse.data.parse import EdgeList, read_edge_list
 from gnn_sparse.data.registry import known_names
@@ -35,6 +35,7 @@ from gnn_sparse.data.twin import TwinConfig, generate_twin
 
 __all__ = [
     "load_dataset",
+    "data_fingerprint",
     "TemporalLinkDataset",
     "build_splits",
     "read_edge_list",

@@ -168,6 +168,26 @@ def load_dataset(
     return _dataset(label, sha256, file, edges.num_nodes, edges.num_events, arrays, options, edges.time_column)
 
 
+def data_fingerprint(name: str | os.PathLike, *, path: str | os.PathLike | None = None, seed: int = 0,
+                     root: str | os.PathLike | None = None, **generator_params) -> str | None:
+    """The ``sha256`` :func:`load_dataset` would give the dataset of these arguments, without
+    parsing or generating it: a local file's sha256, a generated graph's fingerprint; ``None``
+    for a file that is not local (it would be downloaded: nothing to compare yet).
+
+    What a finished run is compared with before it is reused: its name and config name the
+    dataset, not the data (an edited file, a generated graph at another size)."""
+    name = os.fspath(name)
+    if name == SYNTHETIC:
+        return SyntheticConfig(seed=seed, **generator_params).fingerprint()
+    if name == TWIN:
+        return TwinConfig(**generator_params).fingerprint()
+    try:
+        _, file, _ = _locate(name, path, root, download=False)
+    except (DataFileNotFoundError, UnknownDatasetError):
+        return None
+    return sha256_file(file)
+
+
 def _twin(config: TwinConfig, options: dict, root, cache: bool, progress: bool) -> TemporalLinkDataset:
     """``wiki-talk-twin``: the processed splits from the cache, else generated, split and cached.
     The generator's fingerprint stands for a file's sha256, so a changed generator or

@@ -99,7 +99,7 @@ def run(config: RunConfig, options: RunOptions = RunOptions(), dataset=None,
     with run_lock(options, run_id, dp):  # a second process of this run waits, then reuses it
         done, ckpt = begin_run(options, run_id, config, dp, "link-prediction")
         if done is not None:
-            _check_same_data(done, ds, options, run_id)
+            _check_same_data(done, ds.sha256 if ds is not None else run_data_fingerprint(config), options, run_id)
             return done
         memory = PeakMemory(device)
 
@@ -266,16 +266,24 @@ def layer_sparsity(model, scope: str) -> dict[str, float]:
     return {n: float((params[n] == 0).sum()) / params[n].numel() for n in model.sparsifiable(scope)}
 
 
-def _check_same_data(done: dict[str, Any], ds, options: RunOptions, run_id: str) -> None:
-    """Refuse to reuse a finished run made on other data than the loaded ``ds`` (``None``:
-    not loaded yet, nothing to compare). A run's name and config name its dataset, not the
-    data: a generated graph at another size (``load_dataset("wiki-talk-twin", scale=...)``)
-    or an edited file has the same name."""
+def run_data_fingerprint(config: RunConfig) -> str | None:
+    """The sha256 of ``config``'s data as :func:`load_run_dataset` would record it, without
+    loading it (:func:`~gnn_sparse.data.data_fingerprint`)."""
+    from gnn_sparse.data import data_fingerprint
+
+    return data_fingerprint(config.data.dataset, seed=config.seed, root=config.data.data_root)
+
+
+def _check_same_data(done: dict[str, Any], sha256: str | None, options: RunOptions, run_id: str) -> None:
+    """Refuse to reuse a finished run made on other data than ``sha256`` (the loaded dataset's,
+    or :func:`run_data_fingerprint`; ``None``: a file still to download, nothing to compare). A
+    run's name and config name its dataset, not the data: a generated graph at another size
+    (``load_dataset("wiki-talk-twin", scale=...)``) or an edited file has the same name."""
     recorded = (done.get("dataset_info") or {}).get("sha256")
-    if ds is None or recorded is None or recorded == ds.sha256:
+    if sha256 is None or recorded is None or recorded == sha256:
         return
     raise ConfigError(f"{results_path(options.results_dir, run_id)} holds run {run_id!r} made on other data "
-                      f"(sha256 {recorded[:16]}... there, {ds.sha256[:16]}... now); pass --force to overwrite "
+                      f"(sha256 {recorded[:16]}... there, {sha256[:16]}... now); pass --force to overwrite "
                       "it or --run-name to keep both")
 
 

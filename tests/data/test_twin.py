@@ -114,3 +114,16 @@ def test_twin_takes_no_file_and_no_unknown_parameter(tmp_path):
         load_dataset("wiki-talk-twin", path="x.txt", root=tmp_path)
     with pytest.raises(TypeError, match="unexpected keyword argument 'num_nodes'"):
         load_dataset("wiki-talk-twin", num_nodes=5, root=tmp_path)
+
+
+def test_data_fingerprint_is_the_loaded_sha256_without_loading(tmp_path, monkeypatch):
+    from gnn_sparse.data import data_fingerprint
+
+    file = tmp_path / "g.txt"
+    file.write_text("".join(f"{i % 9} {(i * 4 + 1) % 9} {i}\n" for i in range(20)))
+    assert data_fingerprint(file) == load_dataset(file, root=tmp_path / "data", neg_ratio=0.5).sha256
+    assert data_fingerprint("synthetic", seed=3, num_nodes=50, num_events=500) == \
+        load_dataset("synthetic", seed=3, num_nodes=50, num_events=500).sha256
+    assert data_fingerprint("wiki-talk-twin", scale=0.001) != data_fingerprint("wiki-talk-twin")
+    monkeypatch.delenv("GNN_SPARSE_SHARED_DATA", raising=False)
+    assert data_fingerprint("ia-email", root=tmp_path / "empty") is None  # would be downloaded: nothing to compare

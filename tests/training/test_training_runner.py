@@ -150,6 +150,26 @@ def test_finished_run_on_other_data_is_not_reused(tiny_dataset, tiny_config, tmp
         run(config, _opts(tmp_path), dataset=other)
 
 
+def test_finished_run_on_an_edited_file_is_not_reused_before_loading_it(tiny_config, tmp_path):
+    """Without a loaded dataset (the command line), the file's sha256 is compared with the
+    finished run's before it is reused."""
+    from gnn_sparse.data import SyntheticConfig, generate_synthetic
+
+    edges = generate_synthetic(SyntheticConfig(num_nodes=200, num_events=4000, seed=0))
+    file = tmp_path / "graph.txt"
+    file.write_text("".join(f"{u} {v} {t}\n" for u, v, t in zip(edges.src, edges.dst, edges.time)))
+    config = tiny_config(method="static", epochs=1, dataset=str(file), data_root=str(tmp_path / "data"))
+    first = run(config, _opts(tmp_path))
+    assert run(config, _opts(tmp_path))["finished_at"] == first["finished_at"]
+    with open(file, "a", encoding="utf-8") as f:
+        f.write("1 2 99999999\n")
+    with pytest.raises(ConfigError, match=r"made on other data"):
+        run(config, _opts(tmp_path))
+    redone = run(config, _opts(tmp_path, force=True))
+    assert redone["dataset_info"]["sha256"] != first["dataset_info"]["sha256"]
+    assert redone["dataset_info"]["num_events"] == 4001
+
+
 def test_resume_with_other_config_says_what_differs(tiny_dataset, tiny_config, tmp_path):
     with pytest.raises(Interrupt):
         run(tiny_config(epochs=3), _opts(tmp_path), dataset=tiny_dataset, on_epoch_end=_kill_after(1))

@@ -261,14 +261,19 @@ def stage_gcn_full(args, data) -> dict[str, Any]:
 def stage_embedding(args, data) -> dict[str, Any]:
     """One optimizer step over a ``nodes x 64`` embedding: dense SGD (momentum, Nesterov, weight
     decay: every row) vs :class:`~gnn_sparse.training.optim.LazySGD` on the rows of a sampled
-    batch (as many distinct rows as a sampled step touched in ``gcn-sampled``: ``--touched``)."""
-    from gnn_sparse.training.optim import LazySGD
+    batch (as many distinct rows as a sampled step touches: ``--touched``), the latter as the
+    torch ops and as the compiled pass (when numba is installed; the same floats)."""
+    from gnn_sparse.training import optim
 
     kw = dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     nodes = max(2, round(WIKI_TALK["num_nodes"] * args.scale))
     rows = torch.randperm(nodes, generator=torch.Generator().manual_seed(0))[:args.touched]
-    out = {"rows": nodes, "touched": args.touched}
-    for name, sparse, opt_cls in (("dense", False, torch.optim.SGD), ("lazy", True, LazySGD)):
+    out = {"rows": nodes, "touched": args.touched, "compiled": optim._fused_kernel() is not None}
+    threshold = optim.FUSED_MIN_ELEMENTS
+    for name, sparse, opt_cls, fused_from in (("dense", False, torch.optim.SGD, threshold),
+                                              ("lazy_torch", True, optim.LazySGD, 1 << 62),
+                                              ("lazy", True, optim.LazySGD, threshold)):
+        optim.FUSED_MIN_ELEMENTS = fused_from
         emb = torch.nn.Embedding(nodes, 64, sparse=sparse)
         opt = opt_cls(emb.parameters(), **kw)
         times = []
@@ -280,6 +285,7 @@ def stage_embedding(args, data) -> dict[str, Any]:
             times.append(time.perf_counter() - tick)
         out[f"{name}_step_s"] = min(times[1:])  # the first step allocates the momentum buffer
         del emb, opt
+    optim.FUSED_MIN_ELEMENTS = threshold
     return out
 
 
@@ -413,9 +419,10 @@ def _report(name: str, r: dict[str, Any]) -> str:
                          f"{'ok' if r['peak_rss_gib'] < 6 else 'OVER TARGET (6 GiB)'}")
         return "\n".join(lines)
     if name == "embedding":
+        compiled = "compiled pass" if r["compiled"] else "torch ops again: no numba, or it differs from them"
         return (f"{head}\n  {r['rows']:,} x 64 embedding, {r['touched']:,} rows touched: dense SGD step "
-                f"{r['dense_step_s'] * 1e3:.1f} ms, lazy {r['lazy_step_s'] * 1e3:.1f} ms "
-                f"({r['dense_step_s'] / r['lazy_step_s']:.0f}x)")
+                f"{r['dense_step_s'] * 1e3:.1f} ms, lazy as torch ops {r['lazy_torch_step_s'] * 1e3:.1f} ms, "
+                f"lazy ({compiled}) {r['lazy_step_s'] * 1e3:.1f} ms ({r['dense_step_s'] / r['lazy_step_s']:.0f}x)")
     if name == "gcn-ddp":
         parts = lambda ms: ", ".join(f"{k} {v:.0f}" for k, v in ms.items())  # noqa: E731
         return (f"{head}\n  sampled step: 1 process {r['one_process_step_s']:.3f} s, 2 processes "

@@ -25,3 +25,12 @@ def test_sampled_steps_report_their_parts_and_top_operators(tiny_dataset):
     assert len(out["top_ops_ms"]) == 8 and all(v >= 0 for v in out["top_ops_ms"].values())
     text = bench._report("gcn-sampled", {**out, "load_s": 0.1, "wall_s": 1.0, "peak_rss_gib": 0.5})
     assert "ms per step under torch.profiler" in text and "by operator" in text
+
+
+def test_embedding_stage_times_dense_torch_ops_and_compiled_updates():
+    bench = load()
+    out = bench.stage_embedding(types.SimpleNamespace(scale=0.001, touched=500), None)
+    assert out["rows"] == 1140 and {"dense_step_s", "lazy_torch_step_s", "lazy_step_s"} <= set(out)
+    from gnn_sparse.training import optim
+    assert optim.FUSED_MIN_ELEMENTS == 1 << 16  # restored
+    assert "lazy as torch ops" in bench._report("embedding", {**out, "wall_s": 1.0, "peak_rss_gib": 0.1})

@@ -12,6 +12,7 @@ from gnn_sparse.training.distributed import SINGLE_PROCESS, SingleProcess, unwra
 from gnn_sparse.training.methods import Method
 from gnn_sparse.training.metrics import link_metrics
 from gnn_sparse.training.ranking import RankingCandidates, evaluate_ranking
+from gnn_sparse.utils.denormals import flush_denormals
 
 EVAL_CHUNK = 1 << 16
 """Pairs scored per forward pass of the head at evaluation (bounds memory on big splits)."""
@@ -102,10 +103,13 @@ def evaluate(model, graph, pairs: Tensor, labels: Tensor,
              ranking: RankingCandidates | None = None) -> dict[str, float | None]:
     """Accuracy (%), ROC-AUC and AP of the model on labelled pairs (see :func:`link_metrics`),
     and with ``ranking`` MRR and Hits@k of the split's positives against their negatives
-    (:mod:`~gnn_sparse.training.ranking`); the encoder runs once for both."""
+    (:mod:`~gnn_sparse.training.ranking`); the encoder runs once for both. Denormal floats
+    are flushed to zero meanwhile (:mod:`~gnn_sparse.utils.denormals`: decayed weights of
+    pruned units would make it up to 10x slower)."""
     model.eval()
-    z = model.encode(graph)
-    metrics = link_metrics(_decode_in_chunks(model, z, pairs), labels)
-    if ranking is not None:
-        metrics.update(evaluate_ranking(model, z, ranking))
+    with flush_denormals():
+        z = model.encode(graph)
+        metrics = link_metrics(_decode_in_chunks(model, z, pairs), labels)
+        if ranking is not None:
+            metrics.update(evaluate_ranking(model, z, ranking))
     return metrics

@@ -233,7 +233,8 @@ def _timed_steps(ds, config, steps: int, dp=None, phases: bool = False) -> dict[
         eval_s, eval_cpu_s = time.perf_counter() - tick, time.process_time() - cpu
     return {"mode": tg.mode, "num_neighbors": tg.num_neighbors, "embedding_optimizer": tg.embedding_optimizer,
             "control_variates": tg.control_variates, "refresh_s": refresh_s,
-            "setup_s": setup_s, "step_s": step_s, "cpu_step_s": cpu_step_s, "steps": steps, "phase_ms": phase_ms, "top_ops_ms": top_ops_ms,
+            "setup_s": setup_s, "step_s": step_s, "cpu_step_s": cpu_step_s, "steps": steps, "phase_ms": phase_ms,
+            "top_ops_ms": top_ops_ms,
             "steps_per_epoch": steps_per_epoch, "eval_split_s": eval_s,
             "epoch_h": None if eval_s is None else (steps_per_epoch * step_s + 2 * eval_s + refresh_s) / 3600,
             "cpu_epoch_h": None if eval_s is None else (steps_per_epoch * cpu_step_s + 2 * eval_cpu_s) / 3600}
@@ -270,22 +271,24 @@ def stage_embedding(args, data) -> dict[str, Any]:
     rows = torch.randperm(nodes, generator=torch.Generator().manual_seed(0))[:args.touched]
     out = {"rows": nodes, "touched": args.touched, "compiled": optim._fused_kernel() is not None}
     threshold = optim.FUSED_MIN_ELEMENTS
-    for name, sparse, opt_cls, fused_from in (("dense", False, torch.optim.SGD, threshold),
-                                              ("lazy_torch", True, optim.LazySGD, 1 << 62),
-                                              ("lazy", True, optim.LazySGD, threshold)):
-        optim.FUSED_MIN_ELEMENTS = fused_from
-        emb = torch.nn.Embedding(nodes, 64, sparse=sparse)
-        opt = opt_cls(emb.parameters(), **kw)
-        times = []
-        for _ in range(4):
-            opt.zero_grad()
-            emb(rows).sum().backward()
-            tick = time.perf_counter()
-            opt.step()
-            times.append(time.perf_counter() - tick)
-        out[f"{name}_step_s"] = min(times[1:])  # the first step allocates the momentum buffer
-        del emb, opt
-    optim.FUSED_MIN_ELEMENTS = threshold
+    try:
+        for name, sparse, opt_cls, fused_from in (("dense", False, torch.optim.SGD, threshold),
+                                                  ("lazy_torch", True, optim.LazySGD, 1 << 62),
+                                                  ("lazy", True, optim.LazySGD, threshold)):
+            optim.FUSED_MIN_ELEMENTS = fused_from
+            emb = torch.nn.Embedding(nodes, 64, sparse=sparse)
+            opt = opt_cls(emb.parameters(), **kw)
+            times = []
+            for _ in range(4):
+                opt.zero_grad()
+                emb(rows).sum().backward()
+                tick = time.perf_counter()
+                opt.step()
+                times.append(time.perf_counter() - tick)
+            out[f"{name}_step_s"] = min(times[1:])  # the first step allocates the momentum buffer
+            del emb, opt
+    finally:
+        optim.FUSED_MIN_ELEMENTS = threshold
     return out
 
 

@@ -199,18 +199,3 @@ def test_the_installed_command_line(installed, tmp_path):
     assert versions["gnn_sparse"] == gnn_sparse.__version__
     assert versions["gnn_sparse_revision"] is None  # not the checkout's code: the installed copy ran
 
-
-def test_lazy_sgd_without_numba_keeps_the_torch_ops():
-    proc = run_python("""
-        import torch
-        from gnn_sparse.training import optim
-        optim.FUSED_MIN_ELEMENTS = 0
-        emb = torch.nn.Embedding(50, 4, sparse=True)
-        opt = optim.LazySGD(emb.parameters(), lr=0.1, momentum=0.9, nesterov=True)
-        before = emb.weight.detach().clone()
-        emb(torch.tensor([1, 7])).sum().backward()
-        opt.step()
-        assert optim._fused_kernel() is None
-        assert (emb.weight != before).any(dim=1).nonzero().flatten().tolist() == [1, 7]
-    """, absent=("numba",))
-    assert proc.returncode == 0, proc.stderr

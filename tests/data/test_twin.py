@@ -127,3 +127,6 @@ def test_data_fingerprint_is_the_loaded_sha256_without_loading(tmp_path, monkeyp
     assert data_fingerprint("wiki-talk-twin", scale=0.001) != data_fingerprint("wiki-talk-twin")
     monkeypatch.delenv("GNN_SPARSE_SHARED_DATA", raising=False)
     assert data_fingerprint("ia-email", root=tmp_path / "empty") is None  # would be downloaded: nothing to compare
+    assert data_fingerprint(tmp_path / "gone.txt") is None  # a missing file: nothing to compare either
+    with pytest.raises(TypeError, match="no_such_parameter"):  # as load_dataset
+        data_fingerprint("wiki-talk-twin", no_such_parameter=1)

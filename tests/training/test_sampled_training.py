@@ -259,6 +259,25 @@ def test_control_variates_refused_where_they_do_not_apply(tiny_dataset, tiny_con
         run(tiny_config(control_variates=True, **overrides), _opts(tmp_path), dataset=tiny_dataset)
 
 
+def test_lazy_sgd_without_numba_keeps_the_torch_ops(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` now raises ImportError
+    monkeypatch.delitem(sys.modules, "gnn_sparse.training.sgd_rows_numba", raising=False)
+    monkeypatch.setattr(optim, "FUSED_MIN_ELEMENTS", 0)
+    optim._fused_kernel.cache_clear()
+    try:
+        emb = torch.nn.Embedding(50, 4, sparse=True)
+        opt = LazySGD(emb.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+        before = emb.weight.detach().clone()
+        emb(torch.tensor([1, 7])).sum().backward()
+        opt.step()
+        assert optim._fused_kernel() is None
+        assert (emb.weight != before).any(dim=1).nonzero().flatten().tolist() == [1, 7]
+    finally:
+        optim._fused_kernel.cache_clear()
+
+
 def test_a_numba_that_cannot_compile_the_row_update_falls_back_with_a_warning(monkeypatch):
     sgd_rows_numba = pytest.importorskip("gnn_sparse.training.sgd_rows_numba")
 
